@@ -1,0 +1,1 @@
+"""LangGraph graphs (researcher, copywriter, orchestrator, analyst, chat), model tiers, prompts."""

@@ -1,0 +1,1 @@
+"""The ways in: FastAPI routes, web pages and the `mcopilot` CLI."""

@@ -1,0 +1,59 @@
+"""The `mcopilot` entry point: assembles the command groups and turns user errors into exit 2."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import typer
+from pydantic import ValidationError
+from typer.core import TyperGroup
+
+from api.cli import demo, ingest, knowledge, search, workspace
+from core.errors import ConfigurationError, McopilotError
+
+EXIT_USER_ERROR = 2
+
+
+def settings_error(exc: ValidationError) -> ConfigurationError:
+    """A settings validation error as one line naming the MCOPILOT_* variable."""
+    first = exc.errors()[0]
+    name = "MCOPILOT_" + str(first["loc"][0]).upper() if first.get("loc") else "MCOPILOT_*"
+    return ConfigurationError(first["msg"], field=name)
+
+
+class ErrorHandlingGroup(TyperGroup):
+    """Every command's McopilotError becomes one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except McopilotError as exc:
+            click.echo(f"error: {exc.one_line()}", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+        except ValidationError as exc:
+            if exc.title != "Settings":
+                raise
+            click.echo(f"error: {settings_error(exc).one_line()}", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+
+
+app = typer.Typer(
+    cls=ErrorHandlingGroup,
+    name="mcopilot",
+    help="Marketing copilot: brand knowledge, cited copy, journeys and scores; offline by default.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+ingest.register(app)
+search.register(app)
+app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(workspace.app, name="workspace")
+demo.register(app)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Settings, database engine and sessions, ORM models, migrations, ids and clock."""

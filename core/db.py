@@ -1,0 +1,119 @@
+"""Database engine and sessions; Alembic migrations run automatically on first use."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import BackendUnavailable, ConfigurationError
+from core.settings import Settings, get_settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _create_engine(url: str, settings: Settings) -> Engine:
+    if url.startswith("sqlite"):
+        if ":memory:" not in url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    raise ConfigurationError(
+        f"unsupported database URL scheme in {url.split(':', 1)[0]!r}",
+        field="MCOPILOT_DATABASE_URL",
+        fix="use sqlite:///PATH or postgresql://USER@HOST:PORT/DB",
+    )
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The engine for the configured database, migrated to the newest schema on first use."""
+    settings = settings or get_settings()
+    url = settings.effective_database_url
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create_engine(url, settings)
+            _engines[url] = engine
+        if url not in _migrated:
+            migrate(engine)
+            _migrated.add(url)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (a no-op when it is already there)."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current == head:
+                return
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise BackendUnavailable(
+            f"cannot reach the database: {exc.orig.__class__.__name__}",
+            field="MCOPILOT_DATABASE_URL",
+            fix="check the server is running and the URL is right",
+        ) from exc
+
+
+def dispose_engines() -> None:
+    """Close every pooled connection (tests and forked workers call this)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+        _migrated.clear()
+
+
+def session_factory(settings: Settings | None = None) -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(settings), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(settings: Settings | None = None) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, rolls back if it raises."""
+    session = session_factory(settings)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def table_names(engine: Engine) -> list[str]:
+    return sorted(inspect(engine).get_table_names())

@@ -1,0 +1,24 @@
+"""Identifiers: random ids for new rows and stable ids derived from content."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+
+
+def new_id(prefix: str) -> str:
+    """A random id such as `ws_3f9a0c1b2d4e5f60`."""
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def stable_id(prefix: str, *parts: str) -> str:
+    """An id that is the same whenever the parts are the same (sha256 of the parts)."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"{prefix}_{digest[:16]}"
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """Hex sha256 of bytes, or of a string's UTF-8 encoding."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()

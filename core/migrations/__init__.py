@@ -1,0 +1,1 @@
+"""Alembic migrations for the mcopilot schema; core.db runs them on first use."""

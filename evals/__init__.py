@@ -1,0 +1,1 @@
+"""Golden datasets, retrieval and generation metrics, the eval runner and gate."""

@@ -1,0 +1,5 @@
+"""The demo brand's documents and brand policy (data, not code)."""
+
+from pathlib import Path
+
+DEMO_BRAND_DIR = Path(__file__).resolve().parent / "demo_brand"

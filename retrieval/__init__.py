@@ -1,0 +1,1 @@
+"""Ingestion, chunking, embeddings, the Chroma and BM25 indexes, fusion, search and citations."""

@@ -1,0 +1,101 @@
+"""The derived indexes of a workspace (Chroma vectors, BM25 keywords) kept in step with the
+database, which is the source of truth.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from core.models import Workspace
+from core.settings import Settings
+from retrieval import knowledge_store
+from retrieval.documents import indexed_text
+from retrieval.embedding_cache import embed_with_cache
+from retrieval.embeddings import Embedder, get_embedder
+from retrieval.keyword_index import KeywordIndex, KeywordIndexCache
+from retrieval.vector_store import VectorStore
+
+
+class Indexes:
+    """The embedder, the vector store and the keyword indexes for one configuration."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or get_embedder(settings)
+        self.vectors = VectorStore(settings, model_id=self.embedder.model_id)
+        self.keywords = KeywordIndexCache(settings.keyword_index_dir)
+        self._rebuild_lock = threading.Lock()
+
+    def keyword_index(self, session: Session, workspace: Workspace) -> KeywordIndex:
+        """The workspace's keyword index at its current version, rebuilt from the DB if stale."""
+        index = self.keywords.get(workspace.id, workspace.index_version)
+        if index is not None:
+            return index
+        with self._rebuild_lock:
+            index = self.keywords.get(workspace.id, workspace.index_version)
+            if index is None:
+                index = self.rebuild_keywords(session, workspace)
+        return index
+
+    def rebuild_keywords(self, session: Session, workspace: Workspace) -> KeywordIndex:
+        rows = knowledge_store.index_rows(session, workspace.id)
+        index = KeywordIndex.build(
+            [row.id for row in rows],
+            [indexed_text(row.heading_path, row.text) for row in rows],
+            workspace.index_version,
+        )
+        self.keywords.put(workspace.id, index)
+        return index
+
+    def rebuild_vectors(self, session: Session, workspace: Workspace) -> int:
+        """Drop the workspace's collection and refill it from the DB (vectors from the cache)."""
+        rows = knowledge_store.index_rows(session, workspace.id)
+        vectors, computed = embed_with_cache(
+            session, self.embedder, [indexed_text(row.heading_path, row.text) for row in rows]
+        )
+        self.vectors.drop(workspace.id)
+        self.vectors.upsert(
+            workspace.id,
+            [row.id for row in rows],
+            vectors,
+            [vector_metadata(workspace.id, row.document_id) for row in rows],
+        )
+        return computed
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed_query(text)
+
+
+def vector_metadata(workspace_id: str, document_id: str) -> dict[str, Any]:
+    """What each vector carries besides its id: its workspace and document."""
+    return {"workspace_id": workspace_id, "doc_id": document_id}
+
+
+_shared: dict[tuple[Any, ...], Indexes] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_indexes(settings: Settings) -> Indexes:
+    """One Indexes per configuration per process (the model and clients load once)."""
+    key = (
+        settings.embedding_provider,
+        settings.embedding_base_url,
+        settings.embedding_model,
+        settings.chroma_url,
+        str(settings.data_dir),
+    )
+    with _shared_lock:
+        indexes = _shared.get(key)
+        if indexes is None:
+            indexes = Indexes(settings)
+            _shared[key] = indexes
+        return indexes
+
+
+def forget_shared_indexes() -> None:
+    with _shared_lock:
+        _shared.clear()

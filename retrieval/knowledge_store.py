@@ -1,0 +1,163 @@
+"""Documents and chunks in the database, always scoped to one workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput, NotFound
+from core.models import Chunk, Document
+
+ID_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    id: str
+    source: str
+    content_hash: str
+    pipeline_version: str
+
+
+def documents_by_source(session: Session, workspace_id: str) -> dict[str, StoredDocument]:
+    rows = session.execute(
+        select(Document.id, Document.source, Document.content_hash, Document.pipeline_version)
+        .where(Document.workspace_id == workspace_id)
+    )
+    return {row.source: StoredDocument(*row) for row in rows}
+
+
+def list_documents(session: Session, workspace_id: str) -> list[Document]:
+    return list(
+        session.scalars(
+            select(Document).where(Document.workspace_id == workspace_id).order_by(Document.source)
+        )
+    )
+
+
+def get_document_or_raise(session: Session, workspace_id: str, ref: str) -> Document:
+    """A document by its id or its source path, within the workspace."""
+    if not ref.strip():
+        raise InvalidInput("empty document reference", field="DOC", fix="pass a doc id or source")
+    document = session.scalars(
+        select(Document).where(
+            Document.workspace_id == workspace_id,
+            (Document.id == ref) | (Document.source == ref),
+        )
+    ).first()
+    if document is None:
+        raise NotFound(
+            f"no document {ref!r} in this workspace",
+            field="DOC",
+            fix="see `mcopilot knowledge list --workspace W` for ids and sources",
+        )
+    return document
+
+
+def chunk_ids_of(session: Session, workspace_id: str, document_ids: Iterable[str]) -> list[str]:
+    ids = list(document_ids)
+    found: list[str] = []
+    for i in range(0, len(ids), ID_BATCH):
+        found.extend(
+            session.scalars(
+                select(Chunk.id).where(
+                    Chunk.workspace_id == workspace_id,
+                    Chunk.document_id.in_(ids[i : i + ID_BATCH]),
+                )
+            )
+        )
+    return found
+
+
+def delete_chunks_of(session: Session, workspace_id: str, document_ids: Iterable[str]) -> None:
+    ids = list(document_ids)
+    for i in range(0, len(ids), ID_BATCH):
+        session.execute(
+            delete(Chunk).where(
+                Chunk.workspace_id == workspace_id, Chunk.document_id.in_(ids[i : i + ID_BATCH])
+            )
+        )
+
+
+def delete_documents(session: Session, workspace_id: str, document_ids: Iterable[str]) -> None:
+    ids = list(document_ids)
+    delete_chunks_of(session, workspace_id, ids)
+    for i in range(0, len(ids), ID_BATCH):
+        session.execute(
+            delete(Document).where(
+                Document.workspace_id == workspace_id, Document.id.in_(ids[i : i + ID_BATCH])
+            )
+        )
+
+
+def insert_chunks(session: Session, rows: list[dict[str, object]]) -> None:
+    for i in range(0, len(rows), 1000):
+        session.execute(insert(Chunk), rows[i : i + 1000])
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk with its document's id, source and title: what search results are made of."""
+
+    id: str
+    document_id: str
+    source: str
+    title: str
+    heading_path: list[str]
+    text: str
+    char_start: int
+    char_end: int
+    flagged: bool
+
+
+def chunks_by_ids(
+    session: Session, workspace_id: str, chunk_ids: list[str]
+) -> dict[str, StoredChunk]:
+    """The workspace's chunks among these ids (ids of other workspaces are never returned)."""
+    if not chunk_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Chunk.id,
+            Chunk.document_id,
+            Document.source,
+            Document.title,
+            Chunk.heading_path,
+            Chunk.text,
+            Chunk.char_start,
+            Chunk.char_end,
+            Chunk.flagged,
+        )
+        .join(Document, Document.id == Chunk.document_id)
+        .where(Chunk.workspace_id == workspace_id, Chunk.id.in_(chunk_ids))
+    )
+    return {row.id: StoredChunk(*row) for row in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRow:
+    """What the derived indexes are built from."""
+
+    id: str
+    document_id: str
+    heading_path: list[str]
+    text: str
+
+
+def index_rows(session: Session, workspace_id: str) -> list[IndexRow]:
+    """Every chunk of the workspace, in a stable order."""
+    rows = session.execute(
+        select(Chunk.id, Chunk.document_id, Chunk.heading_path, Chunk.text)
+        .where(Chunk.workspace_id == workspace_id)
+        .order_by(Chunk.document_id, Chunk.position)
+    )
+    return [IndexRow(r.id, r.document_id, list(r.heading_path), r.text) for r in rows]
+
+
+def count_chunks(session: Session, workspace_id: str) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Chunk).where(Chunk.workspace_id == workspace_id)
+    ) or 0

@@ -1,0 +1,162 @@
+"""Hybrid search: BM25 and dense candidates fused by reciprocal rank fusion, read back from the
+database within the workspace. `search()` is the contract the agents call.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import workspaces
+from core.db import session_scope
+from core.errors import InvalidInput
+from core.settings import Settings, get_settings
+from retrieval import knowledge_store
+from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.indexes import Indexes, shared_indexes
+
+MAX_K = 50
+MAX_QUERY_CHARS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class FusionConfig:
+    """How candidates are gathered and fused; tuned on evals/datasets/retrieval.yaml."""
+
+    rrf_k: float = 60.0
+    bm25_weight: float = 1.0
+    dense_weight: float = 1.0
+    depth: int = 40
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One retrieved chunk, with where it comes from and which retrievers found it."""
+
+    chunk_id: str
+    doc_id: str
+    source: str
+    title: str
+    heading_path: list[str]
+    text: str
+    score: float
+    retrievers: list[str]
+    char_start: int
+    char_end: int
+    flagged: bool = False
+    ranks: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def normalise_query(query: str) -> str:
+    """NFKC, invisible characters out, whitespace collapsed; raises on an empty query."""
+    text = unicodedata.normalize("NFKC", query or "")
+    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput(
+            "the query is empty", field="query", fix="pass a question or some keywords"
+        )
+    return text[:MAX_QUERY_CHARS]
+
+
+def validate_k(k: int) -> int:
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput(f"k must be between 1 and {MAX_K}, got {k}", field="k")
+    return k
+
+
+class SearchEngine:
+    """Answers queries for any workspace; holds the loaded model and indexes between queries."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        indexes: Indexes | None = None,
+        config: FusionConfig | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.indexes = indexes or shared_indexes(self.settings)
+        self.config = config or FusionConfig()
+
+    def search(
+        self,
+        session: Session,
+        workspace_slug: str,
+        query: str,
+        *,
+        k: int = 5,
+        retrievers: tuple[str, ...] = ("bm25", "dense"),
+        exclude_flagged: bool = False,
+    ) -> list[SearchResult]:
+        """The k best chunks of the workspace for the query, best first."""
+        text = normalise_query(query)
+        validate_k(k)
+        unknown = set(retrievers) - {"bm25", "dense"}
+        if unknown or not retrievers:
+            raise InvalidInput(
+                f"unknown retrievers {sorted(unknown)}", field="retrievers", fix="use bm25, dense"
+            )
+        workspace = workspaces.get_or_raise(session, workspace_slug)
+        depth = max(self.config.depth, k)
+        rankings: dict[str, list[str]] = {}
+        if "bm25" in retrievers:
+            keyword_index = self.indexes.keyword_index(session, workspace)
+            rankings["bm25"] = [hit.chunk_id for hit in keyword_index.query(text, depth)]
+        if "dense" in retrievers:
+            vector = self.indexes.embed_query(text)
+            hits = self.indexes.vectors.query(workspace.id, vector, depth)
+            rankings["dense"] = [hit.chunk_id for hit in hits]
+        fused = reciprocal_rank_fusion(
+            rankings,
+            weights={"bm25": self.config.bm25_weight, "dense": self.config.dense_weight},
+            k=self.config.rrf_k,
+        )
+        wanted = [f.chunk_id for f in fused[: depth * 2]]
+        stored = knowledge_store.chunks_by_ids(session, workspace.id, wanted)
+        results: list[SearchResult] = []
+        for candidate in fused:
+            chunk = stored.get(candidate.chunk_id)
+            if chunk is None or (exclude_flagged and chunk.flagged):
+                continue  # a vector the database no longer knows, or quarantined text
+            results.append(
+                SearchResult(
+                    chunk_id=chunk.id,
+                    doc_id=chunk.document_id,
+                    source=chunk.source,
+                    title=chunk.title,
+                    heading_path=list(chunk.heading_path),
+                    text=chunk.text,
+                    score=round(candidate.score, 6),
+                    retrievers=candidate.retrievers,
+                    char_start=chunk.char_start,
+                    char_end=chunk.char_end,
+                    flagged=chunk.flagged,
+                    ranks=dict(candidate.ranks),
+                )
+            )
+            if len(results) == k:
+                break
+        return results
+
+
+def search(
+    workspace: str,
+    query: str,
+    *,
+    k: int = 5,
+    exclude_flagged: bool = False,
+    settings: Settings | None = None,
+) -> list[SearchResult]:
+    """Hybrid search in one workspace: what `mcopilot search` prints and the agents call."""
+    settings = settings or get_settings()
+    engine = SearchEngine(settings)
+    with session_scope(settings) as session:
+        return engine.search(session, workspace, query, k=k, exclude_flagged=exclude_flagged)
