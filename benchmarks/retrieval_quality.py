@@ -34,14 +34,18 @@ def main() -> None:
     for mode, score in scores.items():
         print(f"{mode:<8} {score.recall_at_1:>9.3f} {score.recall_at_5:>9.3f} {score.mrr:>8.3f}")
     hybrid = scores["hybrid"]
-    print("hybrid recall@5 by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in hybrid.by_kind.items()))
+    print(
+        "hybrid recall@5 by kind: " + ", ".join(f"{k} {v:.2f}" for k, v in hybrid.by_kind.items())
+    )
     if args.show_misses:
         by_id = {q.id: q for q in dataset.queries}
         for mode, score in scores.items():
             for miss in score.misses:
                 q = by_id[miss]
-                print(f"  {mode} miss {miss} [{q.kind}] {q.query!r} -> {q.expected.source} / "
-                      f"{q.expected.heading}")
+                print(
+                    f"  {mode} miss {miss} [{q.kind}] {q.query!r} -> {q.expected.source} / "
+                    f"{q.expected.heading}"
+                )
 
 
 if __name__ == "__main__":

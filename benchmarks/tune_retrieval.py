@@ -51,7 +51,9 @@ def build(target: int, with_headings: bool, embedder: MiniLMEmbedder, queries: l
             paths.append(list(draft.heading_path))
             texts.append(draft.text)
     ids = [str(i) for i in range(len(texts))]
-    index_texts = [indexed_text(p, t) if with_headings else t for p, t in zip(paths, texts)]
+    index_texts = [
+        indexed_text(p, t) if with_headings else t for p, t in zip(paths, texts, strict=True)
+    ]
     keyword = KeywordIndex.build(ids, index_texts, 0)
     matrix = embedder.embed_documents(index_texts)
     bm25, dense = {}, {}
@@ -70,7 +72,8 @@ def score(built: Built, dataset, config: FusionConfig, phrases: bool) -> tuple[f
             "dense": built.dense[item.query][: config.depth],
         }
         fused = reciprocal_rank_fusion(
-            rankings, weights={"bm25": config.bm25_weight, "dense": config.dense_weight},
+            rankings,
+            weights={"bm25": config.bm25_weight, "dense": config.dense_weight},
             k=config.rrf_k,
         )
         order = [f.chunk_id for f in fused]
@@ -100,21 +103,27 @@ def main() -> None:
             for rrf_k, bm25_w, depth, phrases in itertools.product(
                 (5, 10, 20, 40, 60), (0.6, 0.8, 1.0, 1.25, 1.5), (10, 20, 40, 100), (True, False)
             ):
-                config = FusionConfig(rrf_k=rrf_k, bm25_weight=bm25_w, dense_weight=1.0, depth=depth)
+                config = FusionConfig(
+                    rrf_k=rrf_k, bm25_weight=bm25_w, dense_weight=1.0, depth=depth
+                )
                 r1, r5, mrr = score(built, dataset, config, phrases)
                 rows.append((mrr, r5, r1, target, with_headings, rrf_k, bm25_w, depth, phrases))
             single = {
                 mode: score(built, dataset, FusionConfig(bm25_weight=w_b, dense_weight=w_d), False)
                 for mode, w_b, w_d in (("bm25", 1.0, 0.0), ("dense", 0.0, 1.0))
             }
-            print(f"target={target} headings={with_headings} chunks={len(built.texts)} "
-                  + " ".join(f"{m}: r@5 {s[1]:.3f} mrr {s[2]:.3f}" for m, s in single.items()))
+            print(
+                f"target={target} headings={with_headings} chunks={len(built.texts)} "
+                + " ".join(f"{m}: r@5 {s[1]:.3f} mrr {s[2]:.3f}" for m, s in single.items())
+            )
     rows.sort(reverse=True)
     print(f"{'MRR':>6} {'r@5':>6} {'r@1':>6} target headings rrf_k bm25_w depth phrases")
     for row in rows[: args.top]:
         mrr, r5, r1, target, headings, rrf_k, bm25_w, depth, phrases = row
-        print(f"{mrr:6.3f} {r5:6.3f} {r1:6.3f} {target:>6} {headings!s:>8} {rrf_k:>5} "
-              f"{bm25_w:>6} {depth:>5} {phrases!s:>7}")
+        print(
+            f"{mrr:6.3f} {r5:6.3f} {r1:6.3f} {target:>6} {headings!s:>8} {rrf_k:>5} "
+            f"{bm25_w:>6} {depth:>5} {phrases!s:>7}"
+        )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,10 @@ class Workspace(Base):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     index_version: Mapped[int] = mapped_column(
-        Integer, default=0, doc="Bumped whenever the workspace's chunks change; derived indexes "
-        "(BM25) compare it to know they are stale."
+        Integer,
+        default=0,
+        doc="Bumped whenever the workspace's chunks change; derived indexes "
+        "(BM25) compare it to know they are stale.",
     )
 
 
@@ -91,8 +93,11 @@ class Document(Base):
     ingested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     chunks: Mapped[list[Chunk]] = relationship(
-        back_populates="document", cascade="all, delete-orphan", passive_deletes=True,
-        lazy="raise", order_by="Chunk.position",
+        back_populates="document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="raise",
+        order_by="Chunk.position",
     )
 
 

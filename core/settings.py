@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     )
     chroma_url: str | None = Field(
         default=None,
-        description="http(s)://host:port of a Chroma server; default an embedded store in data_dir.",
+        description="http(s)://host:port of a Chroma server; default: embedded, in data_dir.",
     )
     embedding_provider: Literal["local", "openai"] = Field(
         default="local",

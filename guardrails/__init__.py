@@ -1,1 +1,1 @@
-"""Content policies, consent, caps, approval queue, audit log and the execution gate (part 3)."""
+"""Content policies, consent, caps, approval queue, audit log and the execution gate."""

@@ -1,1 +1,1 @@
-"""Journey spec, validation, simulation, triggers, scheduling, dispatch, channel adapters (part 4)."""
+"""Journey spec, validation, simulation, triggers, scheduling, dispatch and channel adapters."""

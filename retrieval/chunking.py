@@ -44,7 +44,9 @@ class _Unit:
     tokens: int
 
 
-def _spans(text: str, start: int, end: int, separator: re.Pattern[str]) -> Iterator[tuple[int, int]]:
+def _spans(
+    text: str, start: int, end: int, separator: re.Pattern[str]
+) -> Iterator[tuple[int, int]]:
     """The non-blank pieces of text[start:end] between separator matches, as trimmed spans."""
     cursor = start
     for match in separator.finditer(text, start, end):

@@ -35,7 +35,9 @@ class Citation:
 def citation_label(title: str, heading_path: Sequence[str]) -> str:
     """`Title › Section › Subsection`; deeper paths keep the title and the last two headings."""
     parts = [title, *[h for h in heading_path if h != title]]
-    parts = [" ".join(p.replace("[", "(").replace("]", ")").replace("#", "").split()) for p in parts]
+    parts = [
+        " ".join(p.replace("[", "(").replace("]", ")").replace("#", "").split()) for p in parts
+    ]
     parts = [p for p in parts if p]
     if len(parts) > MAX_LABEL_PARTS:
         parts = [parts[0], ELLIPSIS, *parts[-(MAX_LABEL_PARTS - 1) :]]

@@ -170,7 +170,8 @@ class OpenAICompatibleEmbedder:
         if not texts:
             return np.zeros((0, self._dim or 0), dtype=np.float32)
         parts = [
-            self._call(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)
+            self._call(texts[i : i + self.batch_size])
+            for i in range(0, len(texts), self.batch_size)
         ]
         vectors = np.vstack(parts)
         self._dim = int(vectors.shape[1])

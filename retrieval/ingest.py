@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -203,8 +204,13 @@ def ingest_path(
             try:
                 pending.append(
                     _prepare(
-                        data, source, doc_id, content_hash, source in existing,
-                        count=count, config=config,
+                        data,
+                        source,
+                        doc_id,
+                        content_hash,
+                        source in existing,
+                        count=count,
+                        config=config,
                     )
                 )
             except ParseError as exc:
@@ -250,7 +256,10 @@ def ingest_path(
             flagged = sum(1 for d in p.drafts if d.flagged)
             report.files.append(
                 FileOutcome(
-                    p.source, "updated" if p.existed else "added", len(p.drafts), flagged,
+                    p.source,
+                    "updated" if p.existed else "added",
+                    len(p.drafts),
+                    flagged,
                     doc_id=p.doc_id,
                 )
             )
@@ -258,10 +267,9 @@ def ingest_path(
     except BaseException:
         session.rollback()
         if upserted and indexes_used is not None:
-            try:  # best effort: vectors of chunks the database never got
+            # Best effort: vectors of chunks the database never got; the original error matters.
+            with suppress(Exception):
                 indexes_used.vectors.delete(workspace.id, upserted)
-            except Exception:  # noqa: S110 - the original error matters more
-                pass
         raise
     finally:
         session.close()
@@ -288,7 +296,9 @@ def _read_one(
     if file.suffix.lower() not in SUFFIXES:
         allowed = ", ".join(sorted(SUFFIXES))
         return FileOutcome(
-            source, "failed", message=f"unsupported file type {file.suffix or '(none)'!r}; "
+            source,
+            "failed",
+            message=f"unsupported file type {file.suffix or '(none)'!r}; "
             f"supported types are {allowed}",
         )
     try:

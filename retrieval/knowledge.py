@@ -51,7 +51,9 @@ class Reindexed:
     embedded: int
 
 
-def reindex(settings: Settings, workspace_slug: str, *, indexes: Indexes | None = None) -> Reindexed:
+def reindex(
+    settings: Settings, workspace_slug: str, *, indexes: Indexes | None = None
+) -> Reindexed:
     """Rebuild Chroma and BM25 for the workspace from the database (vectors from the cache)."""
     indexes = indexes or shared_indexes(settings)
     with session_scope(settings) as session:

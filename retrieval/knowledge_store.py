@@ -24,8 +24,9 @@ class StoredDocument:
 
 def documents_by_source(session: Session, workspace_id: str) -> dict[str, StoredDocument]:
     rows = session.execute(
-        select(Document.id, Document.source, Document.content_hash, Document.pipeline_version)
-        .where(Document.workspace_id == workspace_id)
+        select(
+            Document.id, Document.source, Document.content_hash, Document.pipeline_version
+        ).where(Document.workspace_id == workspace_id)
     )
     return {row.source: StoredDocument(*row) for row in rows}
 
@@ -158,6 +159,9 @@ def index_rows(session: Session, workspace_id: str) -> list[IndexRow]:
 
 
 def count_chunks(session: Session, workspace_id: str) -> int:
-    return session.scalar(
-        select(func.count()).select_from(Chunk).where(Chunk.workspace_id == workspace_id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count()).select_from(Chunk).where(Chunk.workspace_id == workspace_id)
+        )
+        or 0
+    )

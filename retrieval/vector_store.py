@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import numpy as np
 
-from core.errors import BackendUnavailable, Conflict
+from core.errors import BackendUnavailable, Conflict, McopilotError
 from core.settings import Settings
 
 COLLECTION_PREFIX = "mcopilot_"
@@ -24,6 +26,22 @@ class DenseHit:
 def collection_name(workspace_id: str) -> str:
     """The workspace's own collection (isolation by construction, no metadata filter)."""
     return f"{COLLECTION_PREFIX}{workspace_id}"
+
+
+@contextmanager
+def _chroma_errors(action: str, settings: Settings) -> Iterator[None]:
+    """Chroma's own exceptions (connection refused, server errors) as BackendUnavailable."""
+    try:
+        yield
+    except McopilotError:
+        raise
+    except Exception as exc:
+        where = settings.chroma_url or str(settings.chroma_dir)
+        raise BackendUnavailable(
+            f"Chroma failed to {action} at {where}: {exc.__class__.__name__}: {exc}",
+            field="MCOPILOT_CHROMA_URL" if settings.chroma_url else "MCOPILOT_DATA_DIR",
+            fix="check the Chroma server is running" if settings.chroma_url else None,
+        ) from exc
 
 
 _clients: dict[str, Any] = {}
@@ -56,11 +74,8 @@ def _client(settings: Settings) -> Any:
                     path=str(settings.chroma_dir), settings=chroma_settings
                 )
         except Exception as exc:
-            raise BackendUnavailable(
-                f"cannot open the Chroma store: {exc.__class__.__name__}: {exc}",
-                field="MCOPILOT_CHROMA_URL" if settings.chroma_url else "MCOPILOT_DATA_DIR",
-                fix="check the Chroma server is running" if settings.chroma_url else None,
-            ) from exc
+            with _chroma_errors("connect", settings):
+                raise exc
         _clients[key] = client
         return client
 
@@ -83,6 +98,8 @@ class VectorStore:
         collection = self._collections.get(workspace_id)
         if collection is not None:
             return collection
+        from chromadb.errors import NotFoundError
+
         client = _client(self.settings)
         name = collection_name(workspace_id)
         try:
@@ -95,12 +112,10 @@ class VectorStore:
                 )
             else:
                 collection = client.get_collection(name, embedding_function=None)
-        except Exception as exc:
-            if not create and "does not exist" in str(exc).lower():
-                return None
-            raise BackendUnavailable(
-                f"Chroma failed on collection {name}: {exc}", field="MCOPILOT_CHROMA_URL"
-            ) from exc
+        except NotFoundError:
+            if create:
+                raise
+            return None
         indexed_with = (collection.metadata or {}).get("embedding_model")
         if indexed_with and indexed_with != self.model_id:
             raise Conflict(
@@ -120,32 +135,33 @@ class VectorStore:
     ) -> None:
         if not ids:
             return
-        collection = self._collection(workspace_id, create=True)
-        step = max(1, min(_client(self.settings).get_max_batch_size(), 2000))
-        for i in range(0, len(ids), step):
-            collection.upsert(
-                ids=ids[i : i + step],
-                embeddings=vectors[i : i + step],
-                metadatas=metadatas[i : i + step],
-            )
+        with _chroma_errors("store vectors", self.settings):
+            collection = self._collection(workspace_id, create=True)
+            step = max(1, min(_client(self.settings).get_max_batch_size(), 2000))
+            for i in range(0, len(ids), step):
+                collection.upsert(
+                    ids=ids[i : i + step],
+                    embeddings=vectors[i : i + step],
+                    metadatas=metadatas[i : i + step],
+                )
 
     def delete(self, workspace_id: str, ids: list[str]) -> None:
         if not ids:
             return
-        collection = self._collection(workspace_id, create=False)
-        if collection is None:
-            return
-        for i in range(0, len(ids), 2000):
-            collection.delete(ids=ids[i : i + 2000])
+        with _chroma_errors("delete vectors", self.settings):
+            collection = self._collection(workspace_id, create=False)
+            if collection is None:
+                return
+            for i in range(0, len(ids), 2000):
+                collection.delete(ids=ids[i : i + 2000])
 
     def query(self, workspace_id: str, vector: np.ndarray, n: int) -> list[DenseHit]:
         """The n nearest chunks by cosine similarity, best first."""
-        collection = self._collection(workspace_id, create=False)
-        if collection is None:
-            return []
-        result = collection.query(
-            query_embeddings=[vector], n_results=n, include=["distances"]
-        )
+        with _chroma_errors("query", self.settings):
+            collection = self._collection(workspace_id, create=False)
+            if collection is None:
+                return []
+            result = collection.query(query_embeddings=[vector], n_results=n, include=["distances"])
         ids = result["ids"][0]
         distances = result["distances"][0]
         return [DenseHit(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
@@ -166,10 +182,9 @@ class VectorStore:
 
     def drop(self, workspace_id: str) -> None:
         """Delete the workspace's collection (rebuilds start from nothing)."""
+        from chromadb.errors import NotFoundError
+
         self._collections.pop(workspace_id, None)
         client = _client(self.settings)
-        try:
+        with _chroma_errors("drop a collection", self.settings), suppress(NotFoundError):
             client.delete_collection(collection_name(workspace_id))
-        except Exception as exc:
-            if "does not exist" not in str(exc).lower():
-                raise

@@ -1,1 +1,1 @@
-"""RFM, lifecycle stage, propensities with reason codes, segments, next best action (part 2)."""
+"""RFM, lifecycle stage, propensities with reason codes, segments, next best action."""

@@ -110,9 +110,18 @@ class ChromaServer:
     def start(self) -> None:
         log = (self.path.parent / f"chroma-{self.port}.log").open("wb")
         self.process = subprocess.Popen(
-            [_chroma_executable(), "run", "--path", str(self.path), "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=log, stderr=subprocess.STDOUT,
+            [
+                _chroma_executable(),
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         import urllib.request
@@ -146,3 +155,16 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
     finally:
         server.stop()
         forget_clients()
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The demo brand ingested once per test session into workspace `demo` (read-only use)."""
+    from knowledge import DEMO_BRAND_DIR
+    from retrieval.ingest import ingest_path
+
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo-data"))
+    report = ingest_path(settings, "demo", DEMO_BRAND_DIR, create_workspace=True)
+    assert not report.failed, report.failed
+    dispose_engines()
+    return settings

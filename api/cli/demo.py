@@ -35,7 +35,11 @@ def demo(
     console.print(f"data dir: {escape(str(settings.data_dir))}")
     with BarProgress() as progress:
         report = ingest_path(
-            settings, workspace, DEMO_BRAND_DIR, prune=True, create_workspace=True,
+            settings,
+            workspace,
+            DEMO_BRAND_DIR,
+            prune=True,
+            create_workspace=True,
             progress=progress,
         )
     flagged = sum(f.flagged for f in report.files)
@@ -51,5 +55,6 @@ def demo(
             snippet = snippet if len(snippet) <= 240 else snippet[:237] + "..."
             console.print(
                 f"{rank}. [bold]{escape(format_citation(result))}[/]  "
-                f"[dim]{result.score:.4f} via {'+'.join(result.retrievers)}[/]\n   {escape(snippet)}"
+                f"[dim]{result.score:.4f} via {'+'.join(result.retrievers)}[/]\n"
+                f"   {escape(snippet)}"
             )

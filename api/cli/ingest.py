@@ -40,7 +40,11 @@ def ingest(
     settings = get_settings()
     with BarProgress(enabled=not as_json) as progress:
         report = ingest_path(
-            settings, workspace, path, prune=prune, create_workspace=create_workspace,
+            settings,
+            workspace,
+            path,
+            prune=prune,
+            create_workspace=create_workspace,
             progress=progress,
         )
     if as_json:
@@ -51,8 +55,14 @@ def ingest(
                 "embedded": report.embedded,
                 "reused_vectors": report.reused_vectors,
                 "files": [
-                    {"source": f.source, "status": f.status, "chunks": f.chunks,
-                     "flagged": f.flagged, "doc_id": f.doc_id, "message": f.message}
+                    {
+                        "source": f.source,
+                        "status": f.status,
+                        "chunks": f.chunks,
+                        "flagged": f.flagged,
+                        "doc_id": f.doc_id,
+                        "message": f.message,
+                    }
                     for f in report.files
                 ],
             }
@@ -84,8 +94,9 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         if report.count(s)
     )
     console.print(
-        f"{escape(report.workspace)}: {counts or 'nothing to ingest'}; {report.embedded} chunks embedded, "
-        f"{report.reused_vectors} vectors reused; {report.seconds:.2f}s"
+        f"{escape(report.workspace)}: {counts or 'nothing to ingest'}; "
+        f"{report.embedded} chunks embedded, {report.reused_vectors} vectors reused; "
+        f"{report.seconds:.2f}s"
     )
     flagged = sum(f.flagged for f in report.files)
     if flagged:

@@ -27,21 +27,34 @@ def list_documents(
     if as_json:
         for d in documents:
             print_json_line(
-                {"doc_id": d.id, "source": d.source, "title": d.title, "media_type": d.media_type,
-                 "chunks": d.chunk_count, "flagged_chunks": d.flagged_chunks,
-                 "content_hash": d.content_hash, "ingested_at": d.ingested_at.isoformat()}
+                {
+                    "doc_id": d.id,
+                    "source": d.source,
+                    "title": d.title,
+                    "media_type": d.media_type,
+                    "chunks": d.chunk_count,
+                    "flagged_chunks": d.flagged_chunks,
+                    "content_hash": d.content_hash,
+                    "ingested_at": d.ingested_at.isoformat(),
+                }
             )
         return
     if not documents:
-        console.print(f"workspace {escape(workspace)!r} has no documents yet; "
-                      f"add some with `mcopilot ingest PATH --workspace {escape(workspace)}`")
+        console.print(
+            f"workspace {escape(workspace)!r} has no documents yet; "
+            f"add some with `mcopilot ingest PATH --workspace {escape(workspace)}`"
+        )
         return
     table = Table(show_edge=False)
     for column in ("doc id", "source", "title", "type", "chunks", "flagged", "ingested"):
         table.add_column(column)
     for d in documents:
         table.add_row(
-            d.id, escape(d.source), escape(d.title), d.media_type, str(d.chunk_count),
+            d.id,
+            escape(d.source),
+            escape(d.title),
+            d.media_type,
+            str(d.chunk_count),
             f"[bold red]{d.flagged_chunks}[/]" if d.flagged_chunks else "0",
             d.ingested_at.strftime("%Y-%m-%d %H:%M"),
         )

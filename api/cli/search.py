@@ -29,8 +29,9 @@ def _read_queries(path: Path) -> list[str]:
         raise InvalidInput(f"{str(path)!r} is not UTF-8 text", field="--queries") from exc
     queries = [line.strip() for line in lines if line.strip()]
     if not queries:
-        raise InvalidInput(f"{str(path)!r} holds no queries", field="--queries",
-                           fix="write one query per line")
+        raise InvalidInput(
+            f"{str(path)!r} holds no queries", field="--queries", fix="write one query per line"
+        )
     return queries
 
 

@@ -11,16 +11,60 @@ from retrieval.parsers.sections import HeadingLine, sections_from_headings
 
 DROPPED_TAGS = frozenset(
     {
-        "script", "style", "noscript", "template", "head", "nav", "footer", "svg", "canvas",
-        "iframe", "object", "embed", "form", "button", "select", "input", "textarea", "meta",
-        "link", "audio", "video", "map",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "nav",
+        "footer",
+        "svg",
+        "canvas",
+        "iframe",
+        "object",
+        "embed",
+        "form",
+        "button",
+        "select",
+        "input",
+        "textarea",
+        "meta",
+        "link",
+        "audio",
+        "video",
+        "map",
     }
 )
 BLOCK_TAGS = frozenset(
     {
-        "p", "div", "section", "article", "main", "header", "aside", "li", "ul", "ol", "dl",
-        "dt", "dd", "blockquote", "pre", "figure", "figcaption", "table", "thead", "tbody",
-        "tfoot", "tr", "address", "details", "summary", "br", "hr", "caption",
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "aside",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "figure",
+        "figcaption",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "address",
+        "details",
+        "summary",
+        "br",
+        "hr",
+        "caption",
     }
 )
 HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -81,7 +125,9 @@ class _Collector:
                 if words:
                     start, end = self._emit(words)
                     self.headings.append(
-                        HeadingLine(level=HEADING_TAGS[child.name], text=words, start=start, end=end)
+                        HeadingLine(
+                            level=HEADING_TAGS[child.name], text=words, start=start, end=end
+                        )
                     )
             elif child.name in {"td", "th"}:
                 self._line.append(" ")

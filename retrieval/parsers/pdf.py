@@ -20,7 +20,9 @@ def parse_pdf(data: bytes, *, fallback_title: str) -> ParsedDocument:
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
-            raise CorruptFile("the PDF is encrypted", fix="save an unencrypted copy and ingest that")
+            raise CorruptFile(
+                "the PDF is encrypted", fix="save an unencrypted copy and ingest that"
+            )
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except CorruptFile:

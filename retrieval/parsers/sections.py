@@ -50,9 +50,7 @@ def sections_from_headings(
         path = (title, *(h.text for h in stack))
         cursor = heading.end
     _add_section(sections, text, path, cursor, len(text))
-    return ParsedDocument(
-        title=title, text=text, sections=tuple(sections), media_type=media_type
-    )
+    return ParsedDocument(title=title, text=text, sections=tuple(sections), media_type=media_type)
 
 
 def _add_section(
@@ -64,4 +62,6 @@ def _add_section(
     if not stripped:
         return
     lead = len(body) - len(body.lstrip())
-    sections.append(Section(heading_path=path, start=start + lead, end=start + lead + len(stripped)))
+    sections.append(
+        Section(heading_path=path, start=start + lead, end=start + lead + len(stripped))
+    )

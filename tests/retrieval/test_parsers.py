@@ -32,7 +32,8 @@ def test_markdown_heading_paths_follow_levels():
 def test_markdown_setext_front_matter_code_fences_and_inline_markup():
     source = (
         "---\nowner: legal\n---\nClaims policy\n=============\n\nPreamble.\n\n"
-        "The **Rules**\n---------\n\n```\n# not a heading\n```\n\n## `STOP` and *opt-out*\n\nReply STOP.\n"
+        "The **Rules**\n---------\n\n```\n# not a heading\n```\n\n"
+        "## `STOP` and *opt-out*\n\nReply STOP.\n"
     )
     doc = parse_bytes(source.encode(), "claims.md")
     assert doc.title == "Claims policy"
@@ -76,8 +77,20 @@ def test_html_drops_scripts_styles_navigation_and_hidden_text():
     doc = parse_bytes(markup.encode(), "shop.html")
     assert doc.title == "Hardware shop"
     assert doc.media_type == "html"
-    for gone in ("track(", "color:red", "Menu", "80% off", "hidden attribute", "aria hidden",
-                 "invisible", "zero font", "a comment", "enable js", "©", "more()"):
+    for gone in (
+        "track(",
+        "color:red",
+        "Menu",
+        "80% off",
+        "hidden attribute",
+        "aria hidden",
+        "invisible",
+        "zero font",
+        "a comment",
+        "enable js",
+        "©",
+        "more()",
+    ):
         assert gone not in doc.text, gone
     found = bodies(doc)
     assert found[0] == (("Hardware shop",), "Card readers and printers.")
@@ -88,8 +101,9 @@ def test_html_drops_scripts_styles_navigation_and_hidden_text():
 
 
 def test_html_title_falls_back_to_title_element():
-    doc = parse_bytes(b"<html><head><title>Returns</title></head><body><p>x</p></body></html>",
-                      "r.html")
+    doc = parse_bytes(
+        b"<html><head><title>Returns</title></head><body><p>x</p></body></html>", "r.html"
+    )
     assert doc.title == "Returns"
 
 
@@ -101,14 +115,25 @@ def test_plain_text_capital_and_underlined_headings():
     doc = parse_bytes(text.encode(), "notes.txt")
     assert doc.title == "BRIGHTLOOP RELEASE NOTES 2026"
     assert [s.heading_path[1:] for s in doc.sections] == [
-        (), ("JANUARY 2026",), ("Known issues",), ("FEBRUARY 2026",)
+        (),
+        ("JANUARY 2026",),
+        ("Known issues",),
+        ("FEBRUARY 2026",),
     ]
 
 
 def test_pdf_text_and_headings():
     data = make_pdf(
-        [["SECURITY OVERVIEW", "", "Card data is encrypted at rest.", "DATA RESIDENCY",
-          "EU merchants are hosted in Frankfurt."], ["INCIDENT RESPONSE", "We notify in 72 hours."]],
+        [
+            [
+                "SECURITY OVERVIEW",
+                "",
+                "Card data is encrypted at rest.",
+                "DATA RESIDENCY",
+                "EU merchants are hosted in Frankfurt.",
+            ],
+            ["INCIDENT RESPONSE", "We notify in 72 hours."],
+        ],
         title="Security overview",
     )
     doc = parse_bytes(data, "security.pdf")
