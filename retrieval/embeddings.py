@@ -152,19 +152,22 @@ class OpenAICompatibleEmbedder:
 
         try:
             response = self._client.embeddings.create(model=self.model, input=batch)
-        except openai.APIError as exc:
+            rows = sorted(response.data, key=lambda item: item.index)
+            vectors = np.array([row.embedding for row in rows], dtype=np.float32)
+        except (openai.APIError, ValueError, TypeError, AttributeError, KeyError) as exc:
             raise BackendUnavailable(
                 f"the embeddings endpoint failed: {exc.__class__.__name__}",
                 field="MCOPILOT_EMBEDDING_BASE_URL",
                 fix="check the endpoint is up and serves the model in MCOPILOT_EMBEDDING_MODEL",
             ) from exc
-        rows = sorted(response.data, key=lambda item: item.index)
-        if len(rows) != len(batch):
+        if vectors.ndim != 2 or len(vectors) != len(batch) or not np.isfinite(vectors).all():
             raise BackendUnavailable(
-                f"the embeddings endpoint returned {len(rows)} vectors for {len(batch)} texts",
+                f"the embeddings endpoint returned {len(vectors)} vectors for {len(batch)} texts"
+                if len(vectors) != len(batch)
+                else "the embeddings endpoint returned malformed vectors",
                 field="MCOPILOT_EMBEDDING_BASE_URL",
             )
-        return _normalise(np.array([row.embedding for row in rows], dtype=np.float32))
+        return _normalise(vectors)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -1,0 +1,192 @@
+"""The `mcopilot` CLI, invoked as a user would: output, JSON, and exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli.main import app
+from tests.fixtures.corpus import write_corpus
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "240")  # rich wraps tables at 80 columns without a terminal
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def demo_env(demo_settings, monkeypatch):
+    """Point the CLI at the session's ingested demo workspace."""
+    from core.settings import get_settings
+
+    monkeypatch.setenv("MCOPILOT_DATA_DIR", str(demo_settings.data_dir))
+    get_settings.cache_clear()
+    return demo_settings
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_workspace_create_list_and_duplicate(cli):
+    assert cli("workspace", "create", "acme").exit_code == 0
+    listed = cli("workspace", "list", "--json")
+    assert json.loads(listed.stdout)["slug"] == "acme"
+    again = cli("workspace", "create", "acme")
+    assert again.exit_code == 2
+    assert one_error_line(again) == "error: workspace: workspace 'acme' exists already"
+
+
+def test_ingest_then_reingest(cli, tmp_path):
+    root = write_corpus(tmp_path / "brand")
+    first = cli("ingest", str(root), "--workspace", "acme", "--create-workspace")
+    assert first.exit_code == 0, first.stderr
+    assert "5 added" in first.stdout
+    second = cli("ingest", str(root), "--workspace", "acme", "--json")
+    report = json.loads(second.stdout)
+    assert {f["status"] for f in report["files"]} == {"unchanged"} and report["embedded"] == 0
+
+
+def test_ingest_reports_bad_files_ingests_the_rest_and_exits_2(cli, tmp_path):
+    root = write_corpus(tmp_path / "brand")
+    (root / "broken.pdf").write_bytes(b"%PDF-1.4 nonsense")
+    result = cli("ingest", str(root), "-w", "acme", "--create-workspace")
+    assert result.exit_code == 2
+    assert one_error_line(result).startswith("error: broken.pdf: not a readable PDF")
+    assert "5 added" in result.stdout and "1 failed" in result.stdout
+    listed = cli("knowledge", "list", "-w", "acme", "--json")
+    assert len(listed.stdout.splitlines()) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("ingest", "/no/such/dir", "-w", "acme", "--create-workspace"),
+            "error: PATH: no such file or folder: '/no/such/dir'; check the path",
+        ),
+        (
+            ("ingest", ".", "-w", "ghost"),
+            "error: workspace: unknown workspace 'ghost'; create it "
+            "with `mcopilot workspace create ghost` or list them with `mcopilot workspace list`",
+        ),
+        (
+            ("search", "", "-w", "acme"),
+            "error: query: the query is empty; pass a question or some keywords",
+        ),
+        (
+            ("search", "trial", "-w", "acme", "--k", "0"),
+            "error: k: k must be between 1 and 50, got 0",
+        ),
+        (("search", "-w", "acme"), "error: query: pass either QUERY or --queries FILE"),
+        (
+            ("knowledge", "delete", "nope.md", "-w", "acme"),
+            "error: DOC: no document 'nope.md' "
+            "in this workspace; see `mcopilot knowledge list --workspace W` for ids and sources",
+        ),
+        (
+            ("search", "x", "--queries", "missing.txt", "-w", "acme"),
+            "error: query: pass either QUERY or --queries FILE",
+        ),
+        (
+            ("search", "--queries", "missing.txt", "-w", "acme"),
+            "error: --queries: cannot read 'missing.txt': No such file or directory",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(cli, args, message):
+    assert cli("workspace", "create", "acme").exit_code == 0
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert one_error_line(result) == message
+
+
+def test_search_table_json_and_query_file(cli, demo_env, tmp_path):
+    table = cli("search", "SMS opt-out wording", "-w", "demo", "--k", "2")
+    assert table.exit_code == 0, table.stderr
+    assert "Channel Guidelines: SMS" in table.stdout and "#chk_" in table.stdout
+    as_json = json.loads(cli("search", "SMS opt-out wording", "-w", "demo", "--json").stdout)
+    first = as_json["results"][0]
+    assert {
+        "chunk_id",
+        "doc_id",
+        "source",
+        "heading_path",
+        "text",
+        "score",
+        "retrievers",
+        "citation",
+    } <= set(first)
+    assert first["citation"].endswith(f"#{first['chunk_id']}]")
+    queries = tmp_path / "queries.txt"
+    queries.write_text("free trial length\n\n  loyalty tiers  \nTap Mini price\n")
+    lines = cli("search", "--queries", str(queries), "-w", "demo", "--k", "3").stdout.splitlines()
+    assert [json.loads(line)["query"] for line in lines] == [
+        "free trial length",
+        "loyalty tiers",
+        "Tap Mini price",
+    ]
+    assert all(len(json.loads(line)["results"]) == 3 for line in lines)
+
+
+def test_knowledge_list_delete_and_reindex(cli, tmp_path):
+    root = write_corpus(tmp_path / "brand")
+    cli("ingest", str(root), "-w", "acme", "--create-workspace")
+    listed = cli("knowledge", "list", "-w", "acme")
+    assert "sms/opt-out.md" in listed.stdout and "5 documents" in listed.stdout
+    deleted = cli("knowledge", "delete", "sms/opt-out.md", "-w", "acme")
+    assert deleted.exit_code == 0 and "deleted sms/opt-out.md" in deleted.stdout
+    assert "sms/opt-out.md" not in cli("knowledge", "list", "-w", "acme").stdout
+    reindexed = cli("knowledge", "reindex", "-w", "acme")
+    assert reindexed.exit_code == 0 and "0 embedded" in reindexed.stdout
+
+
+def test_demo_ingests_the_brand_and_answers(cli, demo_env):
+    result = cli("demo", "--k", "2")
+    assert result.exit_code == 0, result.stderr
+    assert "24 unchanged" in result.stdout or "added" in result.stdout
+    assert "Offers and Discount Rules" in result.stdout
+    assert "#chk_" in result.stdout
+
+
+def test_real_console_script_exit_code_and_single_stderr_line(tmp_path):
+    env = {"MCOPILOT_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    script = [sys.executable, "-c", "from api.cli.main import run; run()"]
+    created = subprocess.run(
+        [*script, "workspace", "create", "acme"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert created.returncode == 0, created.stderr
+    result = subprocess.run(
+        [*script, "search", "", "-w", "acme"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "error: query: the query is empty; pass a question or some keywords"
+    )
+    bad_setting = subprocess.run(
+        [*script, "workspace", "list"],
+        env={**env, "MCOPILOT_CHROMA_URL": "localhost:8000"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad_setting.returncode == 2
+    assert bad_setting.stderr.startswith("error: MCOPILOT_CHROMA_URL: Value error, must be")
