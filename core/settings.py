@@ -16,6 +16,10 @@ def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("mcopilot", appauthor=False))
 
 
+def _default_model_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("mcopilot", appauthor=False)) / "models"
+
+
 class Settings(BaseSettings):
     """Every knob of mcopilot; each has a safe default that works on one laptop, offline."""
 
@@ -26,6 +30,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=_default_data_dir,
         description="Where the SQLite file, the embedded Chroma store and the BM25 indexes live.",
+    )
+    model_cache_dir: Path = Field(
+        default_factory=_default_model_cache_dir,
+        description="Derived model files (the ONNX copy of the embedding model), shared by "
+        "every data dir; safe to delete.",
     )
     database_url: str | None = Field(
         default=None,
@@ -50,7 +59,9 @@ class Settings(BaseSettings):
         default=None, description="API key for the embeddings endpoint (never logged)."
     )
     embedding_timeout_s: float = Field(default=30.0, gt=0)
-    embedding_batch_size: int = Field(default=64, ge=1, le=2048)
+    embedding_batch_size: int = Field(
+        default=16, ge=1, le=2048, description="Texts per forward pass; 16 was fastest on 2 cores."
+    )
     torch_threads: int = Field(
         default=0, ge=0, description="Threads for local embedding; 0 keeps torch's default."
     )

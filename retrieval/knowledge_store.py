@@ -138,6 +138,18 @@ def chunks_by_ids(
     return {row.id: StoredChunk(*row) for row in rows}
 
 
+def chunk_texts(session: Session, workspace_id: str, chunk_ids: list[str]) -> dict[str, str]:
+    """The texts of the workspace's chunks among these ids."""
+    if not chunk_ids:
+        return {}
+    rows = session.execute(
+        select(Chunk.id, Chunk.text).where(
+            Chunk.workspace_id == workspace_id, Chunk.id.in_(chunk_ids)
+        )
+    )
+    return {row.id: row.text for row in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class IndexRow:
     """What the derived indexes are built from."""

@@ -16,7 +16,7 @@ from core.db import session_scope
 from core.errors import InvalidInput
 from core.settings import Settings, get_settings
 from retrieval import knowledge_store
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import Fused, reciprocal_rank_fusion
 from retrieval.indexes import Indexes, shared_indexes
 
 MAX_K = 50
@@ -147,36 +147,43 @@ class SearchEngine:
             weights={"bm25": self.config.bm25_weight, "dense": self.config.dense_weight},
             k=self.config.rrf_k,
         )
-        wanted = [f.chunk_id for f in fused]
-        stored = knowledge_store.chunks_by_ids(session, workspace.id, wanted)
-        if self.config.exact_phrases:
+        if self.config.exact_phrases and quoted_phrases(text):
+            texts = knowledge_store.chunk_texts(session, workspace.id, [f.chunk_id for f in fused])
             by_id = {f.chunk_id: f for f in fused}
-            texts = {i: c.text for i, c in stored.items()}
-            fused = [by_id[i] for i in phrase_filter(wanted, texts, text)]
+            fused = [by_id[i] for i in phrase_filter(list(by_id), texts, text)]
         results: list[SearchResult] = []
-        for candidate in fused:
-            chunk = stored.get(candidate.chunk_id)
-            if chunk is None or (exclude_flagged and chunk.flagged):
-                continue  # a vector the database no longer knows, or quarantined text
-            results.append(
-                SearchResult(
-                    chunk_id=chunk.id,
-                    doc_id=chunk.document_id,
-                    source=chunk.source,
-                    title=chunk.title,
-                    heading_path=list(chunk.heading_path),
-                    text=chunk.text,
-                    score=round(candidate.score, 6),
-                    retrievers=candidate.retrievers,
-                    char_start=chunk.char_start,
-                    char_end=chunk.char_end,
-                    flagged=chunk.flagged,
-                    ranks=dict(candidate.ranks),
-                )
+        # Read back a few more than k at a time: some may be orphans or excluded as flagged.
+        page = k + 5
+        for offset in range(0, len(fused), page):
+            candidates = fused[offset : offset + page]
+            stored = knowledge_store.chunks_by_ids(
+                session, workspace.id, [f.chunk_id for f in candidates]
             )
-            if len(results) == k:
-                break
+            for candidate in candidates:
+                chunk = stored.get(candidate.chunk_id)
+                if chunk is None or (exclude_flagged and chunk.flagged):
+                    continue  # a vector the database no longer knows, or quarantined text
+                results.append(_result(chunk, candidate))
+                if len(results) == k:
+                    return results
         return results
+
+
+def _result(chunk: knowledge_store.StoredChunk, candidate: Fused) -> SearchResult:
+    return SearchResult(
+        chunk_id=chunk.id,
+        doc_id=chunk.document_id,
+        source=chunk.source,
+        title=chunk.title,
+        heading_path=list(chunk.heading_path),
+        text=chunk.text,
+        score=round(candidate.score, 6),
+        retrievers=candidate.retrievers,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        flagged=chunk.flagged,
+        ranks=dict(candidate.ranks),
+    )
 
 
 def search(

@@ -33,13 +33,24 @@ def _reset_process_state() -> None:
     dispose_engines()
 
 
+@pytest.fixture(scope="session")
+def model_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the session (the ONNX copy is exported once), not the user's."""
+    path = tmp_path_factory.mktemp("model-cache")
+    os.environ["MCOPILOT_MODEL_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test reads the developer's data dir or .env: each gets its own empty data dir."""
+def _isolated_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache_dir: Path
+) -> Iterator[None]:
+    """No test reads the developer's data dir, caches or .env: each gets an empty data dir."""
     for key in list(os.environ):
         if key.startswith("MCOPILOT_") and key != "MCOPILOT_TEST_POSTGRES_URL":
             monkeypatch.delenv(key)
     monkeypatch.setenv("MCOPILOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MCOPILOT_MODEL_CACHE_DIR", str(model_cache_dir))
     monkeypatch.chdir(tmp_path)
     _reset_process_state()
     yield
@@ -158,12 +169,14 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
 
 
 @pytest.fixture(scope="session")
-def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def demo_settings(tmp_path_factory: pytest.TempPathFactory, model_cache_dir: Path) -> Settings:
     """The demo brand ingested once per test session into workspace `demo` (read-only use)."""
     from knowledge import DEMO_BRAND_DIR
     from retrieval.ingest import ingest_path
 
-    settings = Settings(data_dir=tmp_path_factory.mktemp("demo-data"))
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("demo-data"), model_cache_dir=model_cache_dir
+    )
     report = ingest_path(settings, "demo", DEMO_BRAND_DIR, create_workspace=True)
     assert not report.failed, report.failed
     dispose_engines()

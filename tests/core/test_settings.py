@@ -12,7 +12,9 @@ from core.settings import Settings, get_settings
 
 def test_defaults_work_offline(monkeypatch):
     monkeypatch.delenv("MCOPILOT_DATA_DIR")
+    monkeypatch.delenv("MCOPILOT_MODEL_CACHE_DIR")
     settings = Settings()
+    assert settings.model_cache_dir.parts[-2:] == ("mcopilot", "models")
     assert settings.embedding_provider == "local"
     assert settings.chroma_url is None
     assert settings.effective_database_url == f"sqlite:///{settings.data_dir / 'mcopilot.db'}"

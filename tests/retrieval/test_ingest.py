@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -230,18 +229,6 @@ def test_same_corpus_in_two_workspaces_shares_no_ids(tmp_path, settings, indexes
     acme, globex = db_chunks(settings, "acme"), db_chunks(settings, "globex")
     assert len(acme) == len(globex) and not set(acme) & set(globex)
     assert indexes.embedder.embedded == len(acme), "the second workspace reuses cached vectors"
-
-
-def test_vectors_are_normalised_float32(settings):
-    vectors = get_embedder(settings).embed_documents(["Reply STOP to opt out."])
-    assert vectors.dtype == np.float32 and vectors.shape == (1, 384)
-    assert np.linalg.norm(vectors[0]) == pytest.approx(1.0, abs=1e-5)
-
-
-def test_query_fast_path_matches_batch_encoding(settings):
-    embedder = get_embedder(settings)
-    text = "How long is the free trial?"
-    assert np.allclose(embedder.embed_query(text), embedder.embed_documents([text])[0], atol=1e-5)
 
 
 def test_ingest_path_accepts_str(tmp_path: Path, settings, indexes):
