@@ -125,10 +125,17 @@ class Chunk(Base):
 
 
 class EmbeddingCacheEntry(Base):
-    """A vector computed once for a text under one embedding model, reused on re-ingest."""
+    """A vector computed once for a text under one embedding model, reused on re-ingest.
+
+    Scoped to a workspace like everything else: a shared cache would let one tenant learn,
+    from what is reused, that another holds the same text.
+    """
 
     __tablename__ = "embedding_cache"
 
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
     model_id: Mapped[str] = mapped_column(String(300), primary_key=True)
     text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     dim: Mapped[int] = mapped_column(Integer)

@@ -55,7 +55,10 @@ class Indexes:
         """Drop the workspace's collection and refill it from the DB (vectors from the cache)."""
         rows = knowledge_store.index_rows(session, workspace.id)
         vectors, computed = embed_with_cache(
-            session, self.embedder, [indexed_text(row.heading_path, row.text) for row in rows]
+            session,
+            workspace.id,
+            self.embedder,
+            [indexed_text(row.heading_path, row.text) for row in rows],
         )
         self.vectors.drop(workspace.id)
         self.vectors.upsert(

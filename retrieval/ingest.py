@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from core import workspaces
 from core.clock import utcnow
-from core.db import session_factory
+from core.db import session_factory, session_scope
 from core.errors import InvalidInput
 from core.ids import sha256_hex, stable_id
 from core.models import Document, Workspace
@@ -184,98 +185,118 @@ def ingest_path(
     files = discover(root)
     report = IngestReport(workspace=workspace_slug)
     version = pipeline_version(config)
-    session = session_factory(settings)()
-    indexes_used: Indexes | None = indexes
-    upserted: list[str] = []
-    try:
-        workspace = _workspace(session, workspace_slug, create=create_workspace)
-        existing = knowledge_store.documents_by_source(session, workspace.id)
-        pending: list[_Pending] = []
-        progress.start("reading", len(files))
-        count: Callable[[str], int] | None = None
-        for file, source in files:
-            progress.advance()
-            outcome = _read_one(file, source, workspace, existing, version)
-            if isinstance(outcome, FileOutcome):
-                report.files.append(outcome)
-                continue
-            data, content_hash, doc_id = outcome
-            count = count or minilm_token_counter()
-            try:
-                pending.append(
-                    _prepare(
-                        data,
-                        source,
-                        doc_id,
-                        content_hash,
-                        source in existing,
-                        count=count,
-                        config=config,
-                    )
-                )
-            except ParseError as exc:
-                report.files.append(FileOutcome(source, "failed", message=exc.one_line()))
-        seen_sources = {source for _, source in files}
-        pruned = [doc for src, doc in existing.items() if prune and src not in seen_sources]
-        if not pending and not pruned:
-            report.seconds = time.perf_counter() - started
-            session.rollback()
-            return report
+    with session_scope(settings) as session:  # a workspace created here stays created
+        workspace_id = _workspace(session, workspace_slug, create=create_workspace).id
+        existing = knowledge_store.documents_by_source(session, workspace_id)
 
-        indexes_used = indexes_used or shared_indexes(settings)
-        replaced = [p.doc_id for p in pending if p.existed] + [d.id for d in pruned]
-        old_ids = set(knowledge_store.chunk_ids_of(session, workspace.id, replaced))
-        rows, vectors_in = _chunk_rows(workspace.id, pending)
+    pending = _read_and_chunk(files, workspace_id, existing, version, config, report, progress)
+    seen_sources = {source for _, source in files}
+    pruned = [doc for src, doc in existing.items() if prune and src not in seen_sources]
+    if pending or pruned:
+        indexes = indexes or shared_indexes(settings)
+        rows, metadata = _chunk_rows(workspace_id, pending)
         texts = [indexed_text(r["heading_path"], r["text"]) for r in rows]  # type: ignore[arg-type]
         progress.start("embedding", len(texts))
-        vectors, computed = embed_with_cache(
-            session, indexes_used.embedder, texts, on_embedded=progress.advance
-        )
+        with session_scope(settings) as cache_session:
+            vectors, computed = embed_with_cache(
+                cache_session,
+                workspace_id,
+                indexes.embedder,
+                texts,
+                on_embedded=progress.advance,
+                commit_each_batch=True,
+            )
         progress.advance(len(texts) - computed)
         report.embedded, report.reused_vectors = computed, len(texts) - computed
-
-        knowledge_store.delete_documents(session, workspace.id, [d.id for d in pruned])
-        knowledge_store.delete_chunks_of(session, workspace.id, [p.doc_id for p in pending])
-        _upsert_documents(session, workspace.id, pending, version)
-        session.flush()
-        knowledge_store.insert_chunks(session, rows)
-        workspaces.bump_index_version(session, workspace.id)
-        session.flush()
-
-        new_ids = [str(r["id"]) for r in rows]
-        upserted = [i for i in new_ids if i not in old_ids]
-        indexes_used.vectors.upsert(workspace.id, new_ids, vectors, vectors_in)
-        session.commit()
-        upserted = []
-
-        indexes_used.vectors.delete(workspace.id, sorted(old_ids - set(new_ids)))
-        session.refresh(workspace)
-        indexes_used.rebuild_keywords(session, workspace)
-        session.commit()
+        _write(settings, indexes, workspace_id, pending, pruned, rows, metadata, vectors, version)
         for p in pending:
+            status: Status = "updated" if p.existed else "added"
             flagged = sum(1 for d in p.drafts if d.flagged)
-            report.files.append(
-                FileOutcome(
-                    p.source,
-                    "updated" if p.existed else "added",
-                    len(p.drafts),
-                    flagged,
-                    doc_id=p.doc_id,
-                )
-            )
+            report.files.append(FileOutcome(p.source, status, len(p.drafts), flagged, "", p.doc_id))
         report.files.extend(FileOutcome(d.source, "pruned", doc_id=d.id) for d in pruned)
-    except BaseException:
-        session.rollback()
-        if upserted and indexes_used is not None:
-            # Best effort: vectors of chunks the database never got; the original error matters.
-            with suppress(Exception):
-                indexes_used.vectors.delete(workspace.id, upserted)
-        raise
-    finally:
-        session.close()
     report.files.sort(key=lambda f: f.source)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _read_and_chunk(
+    files: list[tuple[Path, str]],
+    workspace_id: str,
+    existing: dict[str, knowledge_store.StoredDocument],
+    version: str,
+    config: ChunkingConfig,
+    report: IngestReport,
+    progress: Progress,
+) -> list[_Pending]:
+    """Parse and chunk every new or changed file; the others go straight into the report."""
+    pending: list[_Pending] = []
+    progress.start("reading", len(files))
+    for file, source in files:
+        progress.advance()
+        outcome = _read_one(file, source, workspace_id, existing, version)
+        if isinstance(outcome, FileOutcome):
+            report.files.append(outcome)
+            continue
+        data, content_hash, doc_id = outcome
+        try:
+            pending.append(
+                _prepare(
+                    data,
+                    source,
+                    doc_id,
+                    content_hash,
+                    source in existing,
+                    count=minilm_token_counter(),
+                    config=config,
+                )
+            )
+        except ParseError as exc:
+            report.files.append(FileOutcome(source, "failed", message=exc.one_line()))
+    return pending
+
+
+def _write(
+    settings: Settings,
+    indexes: Indexes,
+    workspace_id: str,
+    pending: list[_Pending],
+    pruned: list[knowledge_store.StoredDocument],
+    rows: list[dict[str, object]],
+    metadata: list[dict[str, object]],
+    vectors: np.ndarray,
+    version: str,
+) -> None:
+    """One transaction for the database; Chroma before the commit, cleanup after it."""
+    new_ids = [str(r["id"]) for r in rows]
+    session = session_factory(settings)()
+    upserted: list[str] = []
+    try:
+        replaced = [p.doc_id for p in pending if p.existed] + [d.id for d in pruned]
+        old_ids = set(knowledge_store.chunk_ids_of(session, workspace_id, replaced))
+        knowledge_store.delete_documents(session, workspace_id, [d.id for d in pruned])
+        knowledge_store.delete_chunks_of(session, workspace_id, [p.doc_id for p in pending])
+        _upsert_documents(session, workspace_id, pending, version)
+        session.flush()
+        knowledge_store.insert_chunks(session, rows)
+        workspaces.bump_index_version(session, workspace_id)
+        session.flush()
+        upserted = [i for i in new_ids if i not in old_ids]
+        indexes.vectors.upsert(workspace_id, new_ids, vectors, metadata)
+        session.commit()
+        upserted = []
+        # Committed: the database is the truth now; bring the derived indexes in step.
+        indexes.vectors.delete(workspace_id, sorted(old_ids - set(new_ids)))
+        workspace = session.get_one(Workspace, workspace_id)
+        indexes.rebuild_keywords(session, workspace)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        if upserted:  # best effort: vectors of chunks the database never got
+            with suppress(Exception):
+                indexes.vectors.delete(workspace_id, upserted)
+        raise
+    finally:
+        session.close()
 
 
 def _workspace(session: Session, slug: str, *, create: bool) -> Workspace:
@@ -288,7 +309,7 @@ def _workspace(session: Session, slug: str, *, create: bool) -> Workspace:
 def _read_one(
     file: Path,
     source: str,
-    workspace: Workspace,
+    workspace_id: str,
     existing: dict[str, knowledge_store.StoredDocument],
     version: str,
 ) -> FileOutcome | tuple[bytes, str, str]:
@@ -309,7 +330,7 @@ def _read_one(
     stored = existing.get(source)
     if stored and stored.content_hash == content_hash and stored.pipeline_version == version:
         return FileOutcome(source, "unchanged", doc_id=stored.id)
-    doc_id = stored.id if stored else stable_id("doc", workspace.id, source)
+    doc_id = stored.id if stored else stable_id("doc", workspace_id, source)
     return data, content_hash, doc_id
 
 

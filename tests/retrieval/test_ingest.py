@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.db import session_scope
 from core.errors import InvalidInput, NotFound
 from core.ids import sha256_hex
-from core.models import Chunk, Document, Workspace
+from core.models import Chunk, Document, EmbeddingCacheEntry, Workspace
 from retrieval.documents import indexed_text
 from retrieval.embeddings import get_embedder
 from retrieval.indexes import Indexes
@@ -222,13 +222,51 @@ def test_missing_path_and_unknown_workspace_are_clear_errors(tmp_path, settings,
         ingest_path(settings, "Bad Name!", root, create_workspace=True, indexes=indexes)
 
 
-def test_same_corpus_in_two_workspaces_shares_no_ids(tmp_path, settings, indexes):
+def test_same_corpus_in_two_workspaces_shares_no_ids_and_no_cache(tmp_path, settings, indexes):
     root = write_corpus(tmp_path / "brand")
     ingest_path(settings, "acme", root, create_workspace=True, indexes=indexes)
     ingest_path(settings, "globex", root, create_workspace=True, indexes=indexes)
     acme, globex = db_chunks(settings, "acme"), db_chunks(settings, "globex")
     assert len(acme) == len(globex) and not set(acme) & set(globex)
-    assert indexes.embedder.embedded == len(acme), "the second workspace reuses cached vectors"
+    # No reuse across tenants: reuse would tell globex that acme holds the same text.
+    assert indexes.embedder.embedded == 2 * len(acme)
+    with session_scope(settings) as session:
+        owners = session.execute(
+            select(EmbeddingCacheEntry.workspace_id, func.count()).group_by(
+                EmbeddingCacheEntry.workspace_id
+            )
+        ).all()
+    assert sorted(n for _, n in owners) == [len(acme), len(acme)]
+
+
+class InterruptingEmbedder(CountingEmbedder):
+    """The real embedder, interrupted (as by Ctrl-C) once it has embedded `limit` texts."""
+
+    def __init__(self, inner, limit: int) -> None:
+        super().__init__(inner)
+        self.limit = limit
+
+    def embed_documents(self, texts):
+        if self.embedded + len(texts) > self.limit:
+            raise KeyboardInterrupt
+        return super().embed_documents(texts)
+
+
+def test_an_interrupted_ingest_keeps_its_vectors_and_writes_nothing_else(
+    tmp_path, settings, monkeypatch
+):
+    monkeypatch.setattr("retrieval.embedding_cache.EMBED_BATCH", 2)
+    root = write_corpus(tmp_path / "brand")
+    interrupted = Indexes(settings, embedder=InterruptingEmbedder(get_embedder(settings), 4))
+    with pytest.raises(KeyboardInterrupt):
+        ingest_path(settings, "acme", root, create_workspace=True, indexes=interrupted)
+    with session_scope(settings) as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 0
+        assert session.scalar(select(func.count()).select_from(EmbeddingCacheEntry)) == 4
+    resumed = Indexes(settings, embedder=CountingEmbedder(get_embedder(settings)))
+    report = ingest_path(settings, "acme", root, indexes=resumed)
+    assert report.count("added") == 5
+    assert report.reused_vectors == 4 and resumed.embedder.embedded == report.embedded
 
 
 def test_ingest_path_accepts_str(tmp_path: Path, settings, indexes):

@@ -18,15 +18,6 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "embedding_cache",
-        sa.Column("model_id", sa.String(length=300), nullable=False),
-        sa.Column("text_hash", sa.String(length=64), nullable=False),
-        sa.Column("dim", sa.Integer(), nullable=False),
-        sa.Column("vector", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("model_id", "text_hash", name=op.f("pk_embedding_cache")),
-    )
-    op.create_table(
         "workspaces",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("slug", sa.String(length=64), nullable=False),
@@ -63,6 +54,24 @@ def upgrade() -> None:
             batch_op.f("ix_documents_workspace_id"), ["workspace_id"], unique=False
         )
 
+    op.create_table(
+        "embedding_cache",
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
+        sa.Column("model_id", sa.String(length=300), nullable=False),
+        sa.Column("text_hash", sa.String(length=64), nullable=False),
+        sa.Column("dim", sa.Integer(), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspaces.id"],
+            name=op.f("fk_embedding_cache_workspace_id_workspaces"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "model_id", "text_hash", name=op.f("pk_embedding_cache")
+        ),
+    )
     op.create_table(
         "chunks",
         sa.Column("id", sa.String(length=32), nullable=False),
@@ -103,9 +112,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_chunks_workspace_document")
 
     op.drop_table("chunks")
+    op.drop_table("embedding_cache")
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_documents_workspace_id"))
 
     op.drop_table("documents")
     op.drop_table("workspaces")
-    op.drop_table("embedding_cache")
