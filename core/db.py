@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +113,17 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def refresh_planner_statistics(session: Session) -> None:
+    """After a bulk write on SQLite, refresh the statistics its query planner reads.
+
+    Without them SQLite guesses, and for `id IN (...) AND workspace_id = ?` it picked the
+    workspace index over the primary key: a scan of every chunk, 3 ms at 10,000 chunks.
+    PostgreSQL keeps its own statistics (autovacuum), so nothing is done there.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("ANALYZE"))
 
 
 def table_names(engine: Engine) -> list[str]:

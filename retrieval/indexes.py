@@ -65,7 +65,7 @@ class Indexes:
             workspace.id,
             [row.id for row in rows],
             vectors,
-            [vector_metadata(workspace.id, row.document_id) for row in rows],
+            [vector_metadata(workspace.id, row.document_id, row.flagged) for row in rows],
         )
         return computed
 
@@ -73,9 +73,9 @@ class Indexes:
         return self.embedder.embed_query(text)
 
 
-def vector_metadata(workspace_id: str, document_id: str) -> dict[str, Any]:
-    """What each vector carries besides its id: its workspace and document."""
-    return {"workspace_id": workspace_id, "doc_id": document_id}
+def vector_metadata(workspace_id: str, document_id: str, flagged: bool) -> dict[str, Any]:
+    """What each vector carries besides its id: its workspace, document and injection flag."""
+    return {"workspace_id": workspace_id, "doc_id": document_id, "flagged": flagged}
 
 
 _shared: dict[tuple[Any, ...], Indexes] = {}

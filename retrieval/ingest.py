@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core import workspaces
 from core.clock import utcnow
-from core.db import session_factory, session_scope
+from core.db import refresh_planner_statistics, session_factory, session_scope
 from core.errors import InvalidInput
 from core.ids import sha256_hex, stable_id
 from core.models import Document, Workspace
@@ -288,6 +288,7 @@ def _write(
         indexes.vectors.delete(workspace_id, sorted(old_ids - set(new_ids)))
         workspace = session.get_one(Workspace, workspace_id)
         indexes.rebuild_keywords(session, workspace)
+        refresh_planner_statistics(session)
         session.commit()
     except BaseException:
         session.rollback()
@@ -360,7 +361,7 @@ def _chunk_rows(
                     "ingested_at": now,
                 }
             )
-            metadata.append(vector_metadata(workspace_id, p.doc_id))
+            metadata.append(vector_metadata(workspace_id, p.doc_id, draft.flagged))
     return rows, metadata
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
@@ -120,7 +121,12 @@ def chunks_by_ids(
     """The workspace's chunks among these ids (ids of other workspaces are never returned)."""
     if not chunk_ids:
         return {}
-    rows = session.execute(
+    rows = session.execute(chunks_by_ids_statement(workspace_id, chunk_ids))
+    return {row.id: StoredChunk(*row) for row in rows}
+
+
+def chunks_by_ids_statement(workspace_id: str, chunk_ids: list[str]) -> Select[Any]:
+    return (
         select(
             Chunk.id,
             Chunk.document_id,
@@ -135,7 +141,6 @@ def chunks_by_ids(
         .join(Document, Document.id == Chunk.document_id)
         .where(Chunk.workspace_id == workspace_id, Chunk.id.in_(chunk_ids))
     )
-    return {row.id: StoredChunk(*row) for row in rows}
 
 
 def chunk_texts(session: Session, workspace_id: str, chunk_ids: list[str]) -> dict[str, str]:
@@ -158,16 +163,17 @@ class IndexRow:
     document_id: str
     heading_path: list[str]
     text: str
+    flagged: bool
 
 
 def index_rows(session: Session, workspace_id: str) -> list[IndexRow]:
     """Every chunk of the workspace, in a stable order."""
     rows = session.execute(
-        select(Chunk.id, Chunk.document_id, Chunk.heading_path, Chunk.text)
+        select(Chunk.id, Chunk.document_id, Chunk.heading_path, Chunk.text, Chunk.flagged)
         .where(Chunk.workspace_id == workspace_id)
         .order_by(Chunk.document_id, Chunk.position)
     )
-    return [IndexRow(r.id, r.document_id, list(r.heading_path), r.text) for r in rows]
+    return [IndexRow(r.id, r.document_id, list(r.heading_path), r.text, r.flagged) for r in rows]
 
 
 def count_chunks(session: Session, workspace_id: str) -> int:

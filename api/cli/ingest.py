@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
 from api.cli.output import BarProgress, console, err_console, print_json_line
+
+if TYPE_CHECKING:
+    from retrieval.ingest import IngestReport
 from core.settings import get_settings
 
 WorkspaceOption = Annotated[
@@ -32,8 +35,10 @@ def ingest(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Ingest Markdown, HTML, text and PDF files: unchanged files are skipped, changed ones
-    replace their chunks. Files that cannot be read are reported and skipped (exit code 2).
+    """Ingest Markdown, HTML, text and PDF files into a workspace.
+
+    Unchanged files are skipped and changed ones replace their chunks. Files that cannot be
+    read are reported and skipped; the rest is ingested and the exit code is 2.
     """
     from retrieval.ingest import ingest_path
 
@@ -75,7 +80,7 @@ def ingest(
         raise typer.Exit(2)
 
 
-def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+def _print_report(report: IngestReport) -> None:
     changed = [f for f in report.files if f.status != "unchanged"]
     if changed:
         table = Table(title=None, show_edge=False, pad_edge=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -14,6 +14,9 @@ from api.cli.output import console, print_json_line
 from core.db import session_scope
 from core.errors import InvalidInput
 from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from retrieval.search import SearchResult
 
 
 def register(app: typer.Typer) -> None:
@@ -71,10 +74,12 @@ def search(
                     }
                 )
                 continue
-            _print_results(text, results, format_citation)
+            _print_results(text, results)
 
 
-def _print_results(query, results, format_citation) -> None:  # type: ignore[no-untyped-def]
+def _print_results(query: str, results: list[SearchResult]) -> None:
+    from retrieval.citations import format_citation
+
     if not results:
         console.print(f"no results for {query!r}")
         return

@@ -145,3 +145,62 @@ def test_quoted_phrases_and_phrase_filter():
     texts = {"a": "nothing", "b": "Get 20% off now", "c": "20 % OFF!"}
     assert phrase_filter(order, texts, '"20% off"') == ["b", "c", "a"]
     assert phrase_filter(order, texts, "20% off") == order
+
+
+def test_reading_results_back_uses_the_primary_key_on_sqlite(settings):
+    """With planner statistics (refreshed after every ingest) chunks are looked up by id."""
+    from sqlalchemy import text
+
+    from core.clock import utcnow
+    from core.db import refresh_planner_statistics
+    from core.models import Document
+    from retrieval.knowledge_store import chunks_by_ids_statement, insert_chunks
+
+    with session_scope(settings) as session:
+        workspace = workspaces.create(session, "acme")
+        for d in range(20):
+            session.add(
+                Document(
+                    id=f"doc_{d}",
+                    workspace_id=workspace.id,
+                    source=f"{d}.md",
+                    title="t",
+                    media_type="markdown",
+                    content_hash="h",
+                    pipeline_version="v",
+                    size_bytes=1,
+                    chunk_count=100,
+                )
+            )
+        session.flush()
+        insert_chunks(
+            session,
+            [
+                {
+                    "id": f"chk_{d}_{c}",
+                    "workspace_id": workspace.id,
+                    "document_id": f"doc_{d}",
+                    "position": c,
+                    "heading_path": ["t"],
+                    "text": "x",
+                    "char_start": 0,
+                    "char_end": 1,
+                    "content_hash": "h",
+                    "token_count": 3,
+                    "injection_flags": [],
+                    "flagged": False,
+                    "ingested_at": utcnow(),
+                }
+                for d in range(20)
+                for c in range(100)
+            ],
+        )
+        refresh_planner_statistics(session)
+    with session_scope(settings) as session:
+        statement = chunks_by_ids_statement(
+            workspace.id, [f"chk_{i}_{i}" for i in range(10)]
+        ).compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = " ".join(
+            str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {statement}"))
+        )
+    assert "SEARCH chunks USING INDEX sqlite_autoindex_chunks_1 (id=?)" in plan, plan
