@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import workspaces
-from core.db import session_scope
+from core.db import refresh_planner_statistics, session_scope
 from core.models import Document
 from core.settings import Settings
 from retrieval import knowledge_store
@@ -42,6 +42,7 @@ def delete_document(
     with session_scope(settings) as session:
         workspace = workspaces.get_or_raise(session, workspace_slug)
         indexes.rebuild_keywords(session, workspace)
+        refresh_planner_statistics(session)
     return deleted
 
 
