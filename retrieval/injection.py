@@ -87,10 +87,14 @@ class InjectionFlag:
         return {"rule": self.rule, "match": self.match, "start": self.start, "end": self.end}
 
 
+def strip_invisible(text: str) -> str:
+    """NFKC (full-width and compatibility forms folded) without zero-width characters."""
+    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+
+
 def normalise(text: str) -> str:
     """Fold the tricks used to hide trigger words: width forms, invisible characters, homoglyphs."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_CONFUSABLES)
-    return text
+    return strip_invisible(text).translate(_CONFUSABLES)
 
 
 def scan(text: str) -> list[InjectionFlag]:

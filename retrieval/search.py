@@ -5,7 +5,6 @@ database within the workspace. `search()` is the contract the agents call.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from core.settings import Settings, get_settings
 from retrieval import knowledge_store
 from retrieval.fusion import Fused, reciprocal_rank_fusion
 from retrieval.indexes import Indexes, shared_indexes
+from retrieval.injection import strip_invisible
 
 MAX_K = 50
 MAX_QUERY_CHARS = 2000
@@ -60,9 +60,7 @@ class SearchResult:
 
 def normalise_query(query: str) -> str:
     """NFKC, invisible characters out, whitespace collapsed; raises on an empty query."""
-    text = unicodedata.normalize("NFKC", query or "")
-    text = re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
-    text = " ".join(text.split())
+    text = " ".join(strip_invisible(query or "").split())
     if not text:
         raise InvalidInput(
             "the query is empty", field="query", fix="pass a question or some keywords"
