@@ -182,6 +182,12 @@ def ingest_path(
         raise InvalidInput(
             f"no such file or folder: {str(path)!r}", field="PATH", fix="check the path"
         )
+    if prune and root.is_file():
+        raise InvalidInput(
+            "--prune needs a folder: with one file it would delete every other document",
+            field="--prune",
+            fix="pass the folder you ingested, or drop --prune",
+        )
     files = discover(root)
     report = IngestReport(workspace=workspace_slug)
     version = pipeline_version(config)

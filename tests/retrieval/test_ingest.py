@@ -183,6 +183,15 @@ def test_unreadable_files_are_reported_and_the_rest_ingested(tmp_path, settings,
     assert ".hidden.md" not in {f.source for f in report.files}
 
 
+def test_prune_refuses_a_single_file(tmp_path, settings, indexes):
+    root = write_corpus(tmp_path / "brand")
+    ingest_path(settings, "acme", root, create_workspace=True, indexes=indexes)
+    with pytest.raises(InvalidInput) as caught:
+        ingest_path(settings, "acme", root / "pricing.md", prune=True, indexes=indexes)
+    assert caught.value.field == "--prune"
+    assert len(db_chunks(settings)) > 5, "nothing was pruned"
+
+
 def test_single_file_source_is_its_name(tmp_path, settings, indexes):
     root = write_corpus(tmp_path / "brand")
     report = ingest_path(
