@@ -23,8 +23,9 @@ def print_json_line(payload: Any) -> None:
 class BarProgress:
     """The ingest progress protocol drawn as a rich bar on stderr, for more than a few items."""
 
-    def __init__(self, *, enabled: bool = True) -> None:
-        self.enabled = enabled and err_console.is_terminal
+    def __init__(self, *, enabled: bool = True, console: Console | None = None) -> None:
+        self.console = console or err_console
+        self.enabled = enabled and self.console.is_terminal
         self._bar: Progress | None = None
         self._task: Any = None
 
@@ -35,7 +36,7 @@ class BarProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=err_console,
+                console=self.console,
                 transient=True,
             )
             self._bar.__enter__()
