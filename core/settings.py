@@ -12,6 +12,17 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def redact_url(url: str) -> str:
+    """The URL without the password or token in its user part, safe to show and store."""
+    parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return parts._replace(netloc=f"***@{host}").geturl()
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("mcopilot", appauthor=False))
 
@@ -73,7 +84,7 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(f"must be an http(s)://host[:port] URL, got {value!r}")
+            raise ValueError(f"must be an http(s)://host[:port] URL, got {redact_url(value)!r}")
         return value.rstrip("/")
 
     @model_validator(mode="after")

@@ -14,10 +14,12 @@ from typing import Any, Protocol
 import numpy as np
 
 from core.errors import BackendUnavailable, ConfigurationError
-from core.settings import Settings
+from core.ids import sha256_hex
+from core.settings import Settings, redact_url
 
 MINILM_NAME = "all-MiniLM-L6-v2"
 MINILM_MAX_TOKENS = 256
+MAX_MODEL_ID_CHARS = 300
 ONNX_EXPORT_VERSION = "1"
 ONNX_BATCH = 4  # texts per ONNX Runtime call; the fastest on 2 cores for 50-250 token chunks
 log = logging.getLogger(__name__)
@@ -209,7 +211,10 @@ class OpenAICompatibleEmbedder:
         from openai import OpenAI
 
         self.model = model
-        self.model_id = f"openai-compatible:{base_url}:{model}"
+        model_id = f"openai-compatible:{redact_url(base_url)}:{model}"
+        if len(model_id) > MAX_MODEL_ID_CHARS:  # embedding_cache.model_id
+            model_id = model_id[: MAX_MODEL_ID_CHARS - 17] + "#" + sha256_hex(model_id)[:16]
+        self.model_id = model_id
         self.batch_size = batch_size
         self._client = OpenAI(
             base_url=base_url, api_key=api_key or "not-needed", timeout=timeout_s, max_retries=2

@@ -4,6 +4,7 @@ database, which is the source of truth.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -19,6 +20,8 @@ from retrieval.embeddings import Embedder, get_embedder
 from retrieval.keyword_index import KeywordIndex, KeywordIndexCache
 from retrieval.vector_store import VectorStore
 
+log = logging.getLogger(__name__)
+
 
 class Indexes:
     """The embedder, the vector store and the keyword indexes for one configuration."""
@@ -29,6 +32,7 @@ class Indexes:
         self.vectors = VectorStore(settings, model_id=self.embedder.model_id)
         self.keywords = KeywordIndexCache(settings.keyword_index_dir)
         self._rebuild_lock = threading.Lock()
+        self._vectors_checked: dict[str, int] = {}
 
     def keyword_index(self, session: Session, workspace: Workspace) -> KeywordIndex:
         """The workspace's keyword index at its current version, rebuilt from the DB if stale."""
@@ -52,7 +56,8 @@ class Indexes:
         return index
 
     def rebuild_vectors(self, session: Session, workspace: Workspace) -> int:
-        """Drop the workspace's collection and refill it from the DB (vectors from the cache)."""
+        """Rebuild the workspace's collection from the DB (vectors from the cache) and swap it
+        in; returns how many vectors had to be computed."""
         rows = knowledge_store.index_rows(session, workspace.id)
         vectors, computed = embed_with_cache(
             session,
@@ -60,14 +65,28 @@ class Indexes:
             self.embedder,
             [indexed_text(row.heading_path, row.text) for row in rows],
         )
-        self.vectors.drop(workspace.id)
-        self.vectors.upsert(
+        self.vectors.replace_all(
             workspace.id,
             [row.id for row in rows],
             vectors,
             [vector_metadata(workspace.id, row.document_id, row.flagged) for row in rows],
         )
+        self._vectors_checked[workspace.id] = workspace.index_version
         return computed
+
+    def ensure_vectors(self, session: Session, workspace: Workspace) -> None:
+        """Rebuild the dense index when it holds fewer vectors than the workspace has chunks
+        (a lost or half-built store); checked once per workspace version per process."""
+        if self._vectors_checked.get(workspace.id) == workspace.index_version:
+            return
+        with self._rebuild_lock:
+            if self._vectors_checked.get(workspace.id) == workspace.index_version:
+                return
+            chunks = knowledge_store.count_chunks(session, workspace.id)
+            if self.vectors.count(workspace.id) < chunks:
+                log.warning("dense index of %s is missing vectors; rebuilding", workspace.id)
+                self.rebuild_vectors(session, workspace)
+            self._vectors_checked[workspace.id] = workspace.index_version
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.embedder.embed_query(text)

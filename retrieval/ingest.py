@@ -9,6 +9,7 @@ results are read back from the database) or a stale keyword index (rebuilt on ne
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -17,12 +18,13 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core import workspaces
 from core.clock import utcnow
 from core.db import refresh_planner_statistics, session_factory, session_scope
-from core.errors import InvalidInput
+from core.errors import InvalidInput, McopilotError
 from core.ids import sha256_hex, stable_id
 from core.models import Document, Workspace
 from core.settings import Settings
@@ -36,6 +38,8 @@ from retrieval.injection import scan
 from retrieval.parsers import SUFFIXES, ParseError, parse_bytes
 
 PIPELINE = "ingest-v1"
+MAX_SOURCE_CHARS = 1000  # documents.source
+log = logging.getLogger(__name__)
 Status = Literal["added", "updated", "unchanged", "failed", "pruned", "deleted"]
 
 
@@ -56,6 +60,7 @@ class IngestReport:
     embedded: int = 0
     reused_vectors: int = 0
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -134,7 +139,9 @@ def _prepare(
             char_start=d.char_start,
             char_end=d.char_end,
             token_count=d.token_count,
-            injection_flags=tuple(flag.as_dict() for flag in scan(d.text)),
+            injection_flags=tuple(
+                flag.as_dict() for flag in scan(indexed_text(d.heading_path, d.text))
+            ),
         )
         for d in drafts
     ]
@@ -177,6 +184,8 @@ def ingest_path(
     started = time.perf_counter()
     progress = progress or Progress()
     config = config or ChunkingConfig()
+    if not str(path).strip():
+        raise InvalidInput("the path is empty", field="PATH", fix="pass a file or a folder")
     root = Path(path).expanduser()
     if not root.exists():
         raise InvalidInput(
@@ -195,9 +204,10 @@ def ingest_path(
         workspace_id = _workspace(session, workspace_slug, create=create_workspace).id
         existing = knowledge_store.documents_by_source(session, workspace_id)
 
-    pending = _read_and_chunk(files, workspace_id, existing, version, config, report, progress)
-    seen_sources = {source for _, source in files}
-    pruned = [doc for src, doc in existing.items() if prune and src not in seen_sources]
+    pending = _read_and_chunk(
+        root, files, workspace_id, existing, version, config, report, progress
+    )
+    pruned = _to_prune(existing, files) if prune else []
     if pending or pruned:
         indexes = indexes or shared_indexes(settings)
         rows, metadata = _chunk_rows(workspace_id, pending)
@@ -214,7 +224,9 @@ def ingest_path(
             )
         progress.advance(len(texts) - computed)
         report.embedded, report.reused_vectors = computed, len(texts) - computed
-        _write(settings, indexes, workspace_id, pending, pruned, rows, metadata, vectors, version)
+        report.warnings = _write(
+            settings, indexes, workspace_id, pending, pruned, rows, metadata, vectors, version
+        )
         for p in pending:
             status: Status = "updated" if p.existed else "added"
             flagged = sum(1 for d in p.drafts if d.flagged)
@@ -225,7 +237,24 @@ def ingest_path(
     return report
 
 
+def _to_prune(
+    existing: dict[str, knowledge_store.StoredDocument], files: list[tuple[Path, str]]
+) -> list[knowledge_store.StoredDocument]:
+    """The documents no longer under PATH; refuses when PATH cannot be the folder ingested
+    before (sources are paths relative to PATH, so another folder would prune everything)."""
+    seen = {source for _, source in files}
+    if existing and not seen & set(existing):
+        raise InvalidInput(
+            f"none of the workspace's {len(existing)} documents is under PATH, so --prune "
+            "would delete them all",
+            field="--prune",
+            fix="ingest the same folder as before (sources are relative to PATH), or drop --prune",
+        )
+    return [doc for source, doc in existing.items() if source not in seen]
+
+
 def _read_and_chunk(
+    root: Path,
     files: list[tuple[Path, str]],
     workspace_id: str,
     existing: dict[str, knowledge_store.StoredDocument],
@@ -239,7 +268,7 @@ def _read_and_chunk(
     progress.start("reading", len(files))
     for file, source in files:
         progress.advance()
-        outcome = _read_one(file, source, workspace_id, existing, version)
+        outcome = _read_one(file, source, workspace_id, existing, version, root)
         if isinstance(outcome, FileOutcome):
             report.files.append(outcome)
             continue
@@ -258,6 +287,22 @@ def _read_and_chunk(
             )
         except ParseError as exc:
             report.files.append(FileOutcome(source, "failed", message=exc.one_line()))
+        except (
+            RecursionError,
+            MemoryError,
+            ValueError,
+            TypeError,
+            AttributeError,
+            AssertionError,
+            KeyError,
+            IndexError,
+            OverflowError,
+        ) as exc:
+            # A parser library choking on odd input must cost one file, not the whole ingest.
+            log.warning("could not parse %s", source, exc_info=True)
+            report.files.append(
+                FileOutcome(source, "failed", message=f"could not parse ({exc.__class__.__name__})")
+            )
     return pending
 
 
@@ -271,39 +316,60 @@ def _write(
     metadata: list[dict[str, object]],
     vectors: np.ndarray,
     version: str,
-) -> None:
+) -> list[str]:
     """One transaction for the database; Chroma before the commit, cleanup after it."""
     new_ids = [str(r["id"]) for r in rows]
     session = session_factory(settings)()
     upserted: list[str] = []
     try:
-        replaced = [p.doc_id for p in pending if p.existed] + [d.id for d in pruned]
+        # Updating the workspace row first makes it the write lock: a second ingest into the
+        # same workspace waits here (row lock on PostgreSQL, write lock on SQLite).
+        workspaces.bump_index_version(session, workspace_id)
+        replaced = [p.doc_id for p in pending] + [d.id for d in pruned]
         old_ids = set(knowledge_store.chunk_ids_of(session, workspace_id, replaced))
         knowledge_store.delete_documents(session, workspace_id, [d.id for d in pruned])
         knowledge_store.delete_chunks_of(session, workspace_id, [p.doc_id for p in pending])
         _upsert_documents(session, workspace_id, pending, version)
         session.flush()
         knowledge_store.insert_chunks(session, rows)
-        workspaces.bump_index_version(session, workspace_id)
         session.flush()
         upserted = [i for i in new_ids if i not in old_ids]
         indexes.vectors.upsert(workspace_id, new_ids, vectors, metadata)
         session.commit()
         upserted = []
-        # Committed: the database is the truth now; bring the derived indexes in step.
-        indexes.vectors.delete(workspace_id, sorted(old_ids - set(new_ids)))
-        workspace = session.get_one(Workspace, workspace_id)
-        indexes.rebuild_keywords(session, workspace)
-        refresh_planner_statistics(session)
-        session.commit()
     except BaseException:
         session.rollback()
         if upserted:  # best effort: vectors of chunks the database never got
             with suppress(Exception):
                 indexes.vectors.delete(workspace_id, upserted)
+        session.close()
         raise
+    try:
+        return after_commit(session, indexes, workspace_id, sorted(old_ids - set(new_ids)))
     finally:
         session.close()
+
+
+def after_commit(
+    session: Session, indexes: Indexes, workspace_id: str, stale_vector_ids: list[str]
+) -> list[str]:
+    """Bring the derived indexes in step with a committed change; what fails here is only
+    reported (the change stands, and the next search rebuilds or ignores what lags)."""
+    warnings: list[str] = []
+    try:
+        indexes.vectors.delete(workspace_id, stale_vector_ids)
+    except McopilotError as exc:
+        warnings.append(f"stale vectors stay until `mcopilot knowledge reindex`: {exc.one_line()}")
+    try:
+        indexes.rebuild_keywords(session, session.get_one(Workspace, workspace_id))
+        refresh_planner_statistics(session)
+        session.commit()
+    except (OSError, SQLAlchemyError) as exc:
+        session.rollback()
+        warnings.append(f"the keyword index is rebuilt at the next search: {exc}")
+    for warning in warnings:
+        log.warning(warning)
+    return warnings
 
 
 def _workspace(session: Session, slug: str, *, create: bool) -> Workspace:
@@ -313,14 +379,34 @@ def _workspace(session: Session, slug: str, *, create: bool) -> Workspace:
     return workspaces.get_or_raise(session, slug)
 
 
+def _source_problem(file: Path, source: str, root: Path) -> str | None:
+    """Why this file may not be ingested under this source name, if it may not."""
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError:
+        return "the file name is not valid UTF-8; rename the file"
+    if len(source) > MAX_SOURCE_CHARS:
+        return f"the path is longer than {MAX_SOURCE_CHARS} characters; move the file up"
+    if file.is_symlink():
+        target = file.resolve()
+        inside = root.resolve() if root.is_dir() else root.resolve().parent
+        if not target.is_relative_to(inside):
+            return "a symbolic link to a file outside PATH; it is not followed"
+    return None
+
+
 def _read_one(
     file: Path,
     source: str,
     workspace_id: str,
     existing: dict[str, knowledge_store.StoredDocument],
     version: str,
+    root: Path,
 ) -> FileOutcome | tuple[bytes, str, str]:
     """The file's bytes, hash and doc id when it needs (re)processing; else its outcome."""
+    problem = _source_problem(file, source, root)
+    if problem:
+        return FileOutcome(source.encode("utf-8", "replace").decode(), "failed", message=problem)
     if file.suffix.lower() not in SUFFIXES:
         allowed = ", ".join(sorted(SUFFIXES))
         return FileOutcome(
@@ -386,7 +472,7 @@ def _upsert_documents(
             "flagged_chunks": sum(1 for d in p.drafts if d.flagged),
             "ingested_at": now,
         }
-        document = session.get(Document, p.doc_id) if p.existed else None
+        document = session.get(Document, p.doc_id)  # another ingest may have added it since
         if document is None:
             session.add(Document(id=p.doc_id, workspace_id=workspace_id, source=p.source, **values))
         else:

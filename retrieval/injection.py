@@ -6,11 +6,23 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-# Characters that render as nothing and are used to break up trigger words.
-_INVISIBLE = dict.fromkeys(
-    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e"),
-    None,
-)
+# Characters that render as nothing and are used to break up trigger words: every format
+# character (Unicode category Cf), variation selectors, fillers and the combining grapheme
+# joiner. Tag characters (U+E0020-E007E) spell ASCII invisibly ("ASCII smuggling"); they are
+# turned back into the ASCII they hide so the scan reads what a model would read.
+_INVISIBLE_RANGES = (
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
+    (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x1343F), (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A), (0xE0000, 0xE001F), (0xE007F, 0xE007F), (0xE0100, 0xE01EF),
+)  # fmt: skip
+_INVISIBLE: dict[int, str | None] = {
+    code: None for low, high in _INVISIBLE_RANGES for code in range(low, high + 1)
+}
+_INVISIBLE.update({code: chr(code - 0xE0000) for code in range(0xE0020, 0xE007F)})
+_SMUGGLING = re.compile("[\U000e0000-\U000e007f\u202a-\u202e\u2066-\u2069]")
 # Common look-alike letters from Cyrillic and Greek mapped to their Latin twins.
 _CONFUSABLES = str.maketrans(
     "аеорсухіјѕԁԛԝАВЕКМНОРСТХІЈЅΑΒΕΗΙΚΜΝΟΡΤΧΥΖονι",
@@ -88,8 +100,8 @@ class InjectionFlag:
 
 
 def strip_invisible(text: str) -> str:
-    """NFKC (full-width and compatibility forms folded) without zero-width characters."""
-    return unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
+    """NFKC (full-width and compatibility forms folded) without invisible characters."""
+    return unicodedata.normalize("NFKC", text.translate(_INVISIBLE)).translate(_INVISIBLE)
 
 
 def normalise(text: str) -> str:
@@ -101,6 +113,9 @@ def scan(text: str) -> list[InjectionFlag]:
     """Every instruction-like passage in the text; spans index the normalised text."""
     folded = normalise(text)
     flags: list[InjectionFlag] = []
+    smuggled = _SMUGGLING.search(text)
+    if smuggled:
+        flags.append(InjectionFlag("hidden_unicode", f"U+{ord(smuggled.group()):04X}", 0, 0))
     for rule, pattern in _COMPILED:
         for match in pattern.finditer(folded):
             words = " ".join(match.group().split())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -145,7 +144,8 @@ class KeywordIndex:
         return [KeywordHit(self.chunk_ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def save(self, directory: Path) -> None:
-        """Write atomically: a temporary folder renamed into place."""
+        """Write atomically: a temporary folder renamed into place. If another process saved
+        this version first, its copy (built from the same database state) is kept."""
         directory.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=directory.parent))
         try:
@@ -154,11 +154,11 @@ class KeywordIndex:
             (staging / "chunk_ids.json").write_text(
                 json.dumps({"version": self.version, "chunk_ids": self.chunk_ids})
             )
-            old = directory.with_name(directory.name + f".old-{os.getpid()}")
-            if directory.exists():
-                directory.rename(old)
-            staging.rename(directory)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                staging.rename(directory)
+            except OSError:
+                if not (directory / "chunk_ids.json").exists():
+                    raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -185,8 +185,9 @@ class KeywordIndexCache:
         self._loaded: dict[str, KeywordIndex] = {}
         self._lock = threading.Lock()
 
-    def directory(self, workspace_id: str) -> Path:
-        return self.root / workspace_id
+    def directory(self, workspace_id: str, version: int) -> Path:
+        """One folder per version, so writers never replace a folder a reader is loading."""
+        return self.root / workspace_id / f"v{version}"
 
     def get(self, workspace_id: str, version: int) -> KeywordIndex | None:
         """The index at this version, from memory or disk; None when it must be rebuilt."""
@@ -194,18 +195,26 @@ class KeywordIndexCache:
             index = self._loaded.get(workspace_id)
             if index is not None and index.version == version:
                 return index
-            index = KeywordIndex.load(self.directory(workspace_id))
+            index = KeywordIndex.load(self.directory(workspace_id, version))
             if index is None or index.version != version:
                 return None
             self._loaded[workspace_id] = index
             return index
 
     def put(self, workspace_id: str, index: KeywordIndex) -> None:
-        index.save(self.directory(workspace_id))
+        index.save(self.directory(workspace_id, index.version))
         with self._lock:
             self._loaded[workspace_id] = index
+        self._remove_older(workspace_id, index.version)
+
+    def _remove_older(self, workspace_id: str, version: int) -> None:
+        """Delete versions before this one (best effort; a reader loads fully into memory)."""
+        for folder in (self.root / workspace_id).glob("v*"):
+            number = folder.name[1:]
+            if number.isdigit() and int(number) < version:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def drop(self, workspace_id: str) -> None:
         with self._lock:
             self._loaded.pop(workspace_id, None)
-        shutil.rmtree(self.directory(workspace_id), ignore_errors=True)
+        shutil.rmtree(self.root / workspace_id, ignore_errors=True)

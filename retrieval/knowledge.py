@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import workspaces
-from core.db import refresh_planner_statistics, session_scope
+from core.db import session_scope
 from core.models import Document
 from core.settings import Settings
 from retrieval import knowledge_store
 from retrieval.indexes import Indexes, shared_indexes
+from retrieval.ingest import after_commit
 
 
 def list_documents(settings: Settings, workspace_slug: str) -> list[Document]:
@@ -23,6 +24,7 @@ class Deleted:
     doc_id: str
     source: str
     chunks: int
+    warnings: tuple[str, ...] = ()
 
 
 def delete_document(
@@ -34,16 +36,13 @@ def delete_document(
         workspace = workspaces.get_or_raise(session, workspace_slug)
         document = knowledge_store.get_document_or_raise(session, workspace.id, ref)
         ids = knowledge_store.chunk_ids_of(session, workspace.id, [document.id])
-        deleted = Deleted(document.id, document.source, len(ids))
+        doc_id, source = document.id, document.source
+        workspaces.bump_index_version(session, workspace.id)  # the workspace's write lock
         knowledge_store.delete_documents(session, workspace.id, [document.id])
-        workspaces.bump_index_version(session, workspace.id)
     # Committed: the database no longer returns these chunks; now clean the derived indexes.
-    indexes.vectors.delete(workspace.id, ids)
     with session_scope(settings) as session:
-        workspace = workspaces.get_or_raise(session, workspace_slug)
-        indexes.rebuild_keywords(session, workspace)
-        refresh_planner_statistics(session)
-    return deleted
+        warnings = after_commit(session, indexes, workspace.id, ids)
+    return Deleted(doc_id, source, len(ids), tuple(warnings))
 
 
 @dataclass(frozen=True, slots=True)

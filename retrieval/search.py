@@ -137,6 +137,7 @@ class SearchEngine:
             keyword_index = self.indexes.keyword_index(session, workspace)
             rankings["bm25"] = [hit.chunk_id for hit in keyword_index.query(text, depth)]
         if "dense" in retrievers:
+            self.indexes.ensure_vectors(session, workspace)
             vector = self.indexes.embed_query(text)
             hits = self.indexes.vectors.query(workspace.id, vector, depth)
             rankings["dense"] = [hit.chunk_id for hit in hits]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -179,6 +180,44 @@ class VectorStore:
     def count(self, workspace_id: str) -> int:
         collection = self._collection(workspace_id, create=False)
         return 0 if collection is None else int(collection.count())
+
+    def replace_all(
+        self,
+        workspace_id: str,
+        ids: list[str],
+        vectors: np.ndarray,
+        metadatas: list[dict[str, Any]],
+    ) -> None:
+        """Swap in a collection built from scratch: filled under a temporary name, then renamed,
+        so a failure part way leaves the old collection as it was."""
+        from chromadb.errors import NotFoundError
+
+        client = _client(self.settings)
+        name = collection_name(workspace_id)
+        staging_name = f"{name}_rebuild_{uuid.uuid4().hex[:8]}"
+        with _chroma_errors("rebuild the collection", self.settings):
+            staging = client.create_collection(
+                staging_name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"workspace_id": workspace_id, "embedding_model": self.model_id},
+            )
+            try:
+                step = max(1, min(client.get_max_batch_size(), 2000))
+                for i in range(0, len(ids), step):
+                    staging.upsert(
+                        ids=ids[i : i + step],
+                        embeddings=vectors[i : i + step],
+                        metadatas=metadatas[i : i + step],
+                    )
+                self._collections.pop(workspace_id, None)
+                with suppress(NotFoundError):
+                    client.delete_collection(name)
+                staging.modify(name=name)
+            except BaseException:
+                with suppress(Exception):
+                    client.delete_collection(staging_name)
+                raise
 
     def drop(self, workspace_id: str) -> None:
         """Delete the workspace's collection (rebuilds start from nothing)."""

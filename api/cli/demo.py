@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
 from api.cli.output import BarProgress, console
-from core.settings import get_settings
+from core.errors import Conflict
+from core.settings import Settings, get_settings
 
 DEMO_QUERIES = (
     "What is the most we may discount a SaaS plan in a win-back offer?",
     "fintech customer case study results",
     "what must every SMS include so people can opt out?",
 )
+
+
+def _refuse_a_workspace_with_other_documents(
+    settings: Settings, workspace: str, corpus: Path
+) -> None:
+    """The demo loads its brand into a workspace of its own, never into a real one."""
+    from core import workspaces
+    from core.db import session_scope
+    from retrieval import knowledge_store
+    from retrieval.ingest import discover
+
+    with session_scope(settings) as session:
+        existing = workspaces.get(session, workspaces.validate_slug(workspace))
+        if existing is None:
+            return
+        sources = set(knowledge_store.documents_by_source(session, existing.id))
+    others = sources - {source for _, source in discover(corpus)}
+    if others:
+        raise Conflict(
+            f"workspace {workspace!r} holds {len(others)} documents of its own",
+            field="--workspace",
+            fix="run the demo in a workspace of its own (the default is 'demo')",
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -32,13 +57,13 @@ def demo(
     from retrieval.search import search
 
     settings = get_settings()
+    _refuse_a_workspace_with_other_documents(settings, workspace, DEMO_BRAND_DIR)
     console.print(f"data dir: {escape(str(settings.data_dir))}")
     with BarProgress() as progress:
         report = ingest_path(
             settings,
             workspace,
             DEMO_BRAND_DIR,
-            prune=True,
             create_workspace=True,
             progress=progress,
         )

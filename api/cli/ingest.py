@@ -59,6 +59,7 @@ def ingest(
                 "seconds": round(report.seconds, 3),
                 "embedded": report.embedded,
                 "reused_vectors": report.reused_vectors,
+                "warnings": report.warnings,
                 "files": [
                     {
                         "source": f.source,
@@ -74,6 +75,8 @@ def ingest(
         )
     else:
         _print_report(report)
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", markup=False)
     for failed in report.failed:
         err_console.print(f"error: {failed.source}: {failed.message}", markup=False)
     if report.failed:

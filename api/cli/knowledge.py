@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from api.cli.ingest import WorkspaceOption
-from api.cli.output import console, print_json_line
+from api.cli.output import console, err_console, print_json_line
 from core.settings import get_settings
 
 app = typer.Typer(help="List, delete and reindex a workspace's documents.", no_args_is_help=True)
@@ -46,7 +46,8 @@ def list_documents(
         )
         return
     table = Table(show_edge=False)
-    for column in ("doc id", "source", "title", "type", "chunks", "flagged", "ingested"):
+    table.add_column("doc id", no_wrap=True, min_width=20)
+    for column in ("source", "title", "type", "chunks", "flagged", "ingested"):
         table.add_column(column)
     for d in documents:
         table.add_row(
@@ -72,6 +73,8 @@ def delete(
 
     deleted = delete_document(get_settings(), workspace, doc)
     console.print(f"deleted {escape(deleted.source)} ({deleted.doc_id}, {deleted.chunks} chunks)")
+    for warning in deleted.warnings:
+        err_console.print(f"warning: {warning}", markup=False)
 
 
 @app.command("reindex")

@@ -8,10 +8,11 @@ from typing import Any
 import click
 import typer
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from api.cli import demo, ingest, knowledge, search, workspace
-from core.errors import ConfigurationError, McopilotError
+from core.errors import BackendUnavailable, ConfigurationError, McopilotError
 
 EXIT_USER_ERROR = 2
 
@@ -36,6 +37,14 @@ class ErrorHandlingGroup(TyperGroup):
             if exc.title != "Settings":
                 raise
             click.echo(f"error: {settings_error(exc).one_line()}", err=True)
+            ctx.exit(EXIT_USER_ERROR)
+        except SQLAlchemyError as exc:  # never echo SQL: it can carry customer data
+            problem = BackendUnavailable(
+                f"the database failed ({exc.__class__.__name__})",
+                field="MCOPILOT_DATABASE_URL",
+                fix="try again; if it persists, check the database is up and not locked",
+            )
+            click.echo(f"error: {problem.one_line()}", err=True)
             ctx.exit(EXIT_USER_ERROR)
 
 

@@ -24,10 +24,23 @@ def parse_pdf(data: bytes, *, fallback_title: str) -> ParsedDocument:
                 "the PDF is encrypted", fix="save an unencrypted copy and ingest that"
             )
         pages = [(page.extract_text() or "").strip() for page in reader.pages]
-        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+        title = reader.metadata.title if reader.metadata else None
+        meta_title = title if isinstance(title, str) else ""
     except CorruptFile:
         raise
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (
+        PdfReadError,
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        OSError,
+        AttributeError,
+        AssertionError,
+        IndexError,
+        RecursionError,
+        ZeroDivisionError,
+    ) as exc:
         raise CorruptFile(
             f"not a readable PDF ({exc.__class__.__name__})", fix="check the file opens in a viewer"
         ) from exc

@@ -56,3 +56,13 @@ def test_api_key_is_secret():
     settings = Settings(embedding_api_key="sk-very-secret", embedding_provider="local")
     assert "sk-very-secret" not in repr(settings)
     assert "sk-very-secret" not in str(settings.model_dump())
+
+
+def test_urls_lose_their_credentials_before_they_are_shown():
+    from core.settings import redact_url
+
+    assert redact_url("https://user:pw@example.com:8443/v1") == "https://***@example.com:8443/v1"
+    assert redact_url("http://127.0.0.1:8000/v1") == "http://127.0.0.1:8000/v1"
+    with pytest.raises(ValidationError) as caught:
+        Settings(chroma_url="ftp://admin:hunter2@host:1")
+    assert "hunter2" not in str(caught.value.errors()[0]["msg"])

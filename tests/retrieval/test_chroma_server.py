@@ -60,3 +60,19 @@ def test_a_chroma_outage_before_commit_leaves_the_database_unchanged(
     assert caught.value.field == "MCOPILOT_CHROMA_URL"
     with session_scope(server_settings) as session:
         assert session.scalars(select(Document.content_hash)).all() == [before]
+
+
+def test_a_delete_stands_when_chroma_fails_after_the_commit(
+    tmp_path, server_settings, chroma_server
+):
+    from retrieval.knowledge import delete_document, list_documents
+
+    root = write_corpus(
+        tmp_path / "brand",
+        {"p.md": "# P\n\n## A\n\nStarter $29.\n", "q.md": "# Q\n\n## B\n\nGrowth $79.\n"},
+    )
+    ingest_path(server_settings, "acme", root, create_workspace=True)
+    chroma_server.stop()
+    deleted = delete_document(server_settings, "acme", "p.md")
+    assert [d.source for d in list_documents(server_settings, "acme")] == ["q.md"]
+    assert deleted.warnings and "mcopilot knowledge reindex" in deleted.warnings[0]

@@ -70,12 +70,14 @@ def test_every_demo_chunk_fits_minilm_so_nothing_is_truncated():
     total = 0
     for file, source in discover(DEMO_BRAND_DIR):
         doc = parse_bytes(file.read_bytes(), source)
-        sections = {s.heading_path: (s.start, s.end) for s in doc.sections}
         for chunk in chunk_document(doc, count=count):
             total += 1
             assert chunk.token_count <= MINILM_MAX_TOKENS, (source, chunk.heading_path)
-            start, end = sections[chunk.heading_path]
-            assert start <= chunk.char_start < chunk.char_end <= end, "never spans two sections"
+            assert any(
+                s.heading_path == chunk.heading_path
+                and s.start <= chunk.char_start < chunk.char_end <= s.end
+                for s in doc.sections
+            ), f"{source}: a chunk spans two sections"
     assert total > 200
 
 

@@ -56,3 +56,12 @@ def test_empty_index_saves_and_answers_nothing(tmp_path):
     cache.put("ws_e", KeywordIndex.build([], [], version=1))
     loaded = KeywordIndexCache(tmp_path).get("ws_e", 1)
     assert loaded is not None and loaded.query("anything", 3) == []
+
+
+def test_two_writers_of_one_version_do_not_fail_and_old_versions_go(tmp_path):
+    first, second = KeywordIndexCache(tmp_path), KeywordIndexCache(tmp_path)
+    first.put("ws_1", KeywordIndex.build(["a"], ["loyalty points"], version=1))
+    first.put("ws_1", KeywordIndex.build(["a"], ["loyalty points"], version=2))
+    second.put("ws_1", KeywordIndex.build(["a"], ["loyalty points"], version=2))
+    assert sorted(p.name for p in (tmp_path / "ws_1").iterdir()) == ["v2"]
+    assert KeywordIndexCache(tmp_path).get("ws_1", 2) is not None

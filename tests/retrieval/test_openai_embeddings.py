@@ -86,3 +86,16 @@ def test_embedder_refuses_a_mismatched_vector_count(endpoint):
     )
     with pytest.raises(BackendUnavailable, match="returned 1 vectors for 2 texts"):
         embedder.embed_documents(["a", "b"])
+
+
+def test_model_id_keeps_no_credentials_and_fits_its_column(endpoint):
+    host = endpoint.base_url.split("//", 1)[1]
+    embedder = OpenAICompatibleEmbedder(
+        base_url=f"http://user:secret-token@{host}",
+        model="m" * 400,
+        api_key=None,
+        timeout_s=1.0,
+        batch_size=8,
+    )
+    assert "secret-token" not in embedder.model_id
+    assert len(embedder.model_id) <= 300

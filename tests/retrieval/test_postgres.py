@@ -29,3 +29,15 @@ def test_knowledge_lifecycle_on_postgres(tmp_path, postgres_url):
     after = search("acme", "Reply STOP to opt out", k=5, settings=settings)
     assert all(r.source != "sms/opt-out.md" for r in after)
     assert search("globex", "Reply STOP", k=1, settings=settings)[0].source == "sms/opt-out.md"
+
+
+def test_concurrent_ingests_into_one_workspace_on_postgres(tmp_path, postgres_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
+    root = write_corpus(tmp_path / "brand")
+    ingest_path(settings, "acme", tmp_path / "brand" / "pricing.md", create_workspace=True)
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: ingest_path(settings, "acme", root), range(2)))
+    assert all(not r.failed for r in reports)
+    assert len(list_documents(settings, "acme")) == 5

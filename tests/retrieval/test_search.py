@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from core import workspaces
 from core.db import session_scope
@@ -204,3 +204,34 @@ def test_reading_results_back_uses_the_primary_key_on_sqlite(settings):
             str(row[-1]) for row in session.execute(text(f"EXPLAIN QUERY PLAN {statement}"))
         )
     assert "SEARCH chunks USING INDEX sqlite_autoindex_chunks_1 (id=?)" in plan, plan
+
+
+def test_a_lost_dense_index_is_rebuilt_from_the_database(tmp_path, settings):
+    ingest_path(settings, "acme", write_corpus(tmp_path / "brand"), create_workspace=True)
+    with session_scope(settings) as session:
+        workspace_id = workspaces.get_or_raise(session, "acme").id
+    indexes = shared_indexes(settings)
+    indexes.vectors.drop(workspace_id)  # as if the Chroma folder was lost
+    assert indexes.vectors.count(workspace_id) == 0
+    engine = SearchEngine(settings)
+    with session_scope(settings) as session:
+        results = engine.search(
+            session, "acme", "Reply STOP to opt out", k=3, retrievers=("dense",)
+        )
+        total = session.scalar(select(func.count()).select_from(Chunk))
+    assert results and results[0].source == "sms/opt-out.md"
+    assert indexes.vectors.count(workspace_id) == total
+
+
+def test_reindex_swaps_in_a_complete_collection(tmp_path, settings):
+    from retrieval.knowledge import reindex
+    from retrieval.vector_store import _client
+
+    ingest_path(settings, "acme", write_corpus(tmp_path / "brand"), create_workspace=True)
+    rebuilt = reindex(settings, "acme")
+    assert rebuilt.embedded == 0, "every vector came from the cache"
+    names = [c.name for c in _client(settings).list_collections()]
+    assert len(names) == 1 and "rebuild" not in names[0]
+    with session_scope(settings) as session:
+        workspace_id = workspaces.get_or_raise(session, "acme").id
+    assert shared_indexes(settings).vectors.count(workspace_id) == rebuilt.chunks
