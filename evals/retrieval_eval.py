@@ -16,6 +16,7 @@ from evals.metrics import first_relevant_rank, mean_reciprocal_rank, recall_at_k
 from retrieval.search import SearchEngine, SearchResult
 
 DATASET = Path(__file__).resolve().parent / "datasets" / "retrieval.yaml"
+HOLDOUT = DATASET.with_name("retrieval_holdout.yaml")  # written after tuning, never tuned on
 MODES: dict[str, tuple[str, ...]] = {
     "bm25": ("bm25",),
     "dense": ("dense",),
