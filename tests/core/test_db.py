@@ -73,3 +73,24 @@ def test_postgres_schema_migrates_and_scopes_by_workspace(tmp_path, postgres_url
         workspaces.create(session, "pg-two")
     with session_scope(settings) as session:
         assert [w.slug for w in workspaces.list_all(session)] == ["pg-one", "pg-two"]
+
+
+def _schema_drift(engine) -> list:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from core.models import Base
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def test_migrations_build_exactly_the_models_schema_on_sqlite(settings):
+    assert _schema_drift(get_engine(settings)) == []
+
+
+@pytest.mark.postgres
+def test_migrations_build_exactly_the_models_schema_on_postgres(tmp_path, postgres_url):
+    engine = get_engine(Settings(data_dir=tmp_path, database_url=postgres_url))
+    assert _schema_drift(engine) == []

@@ -1,0 +1,49 @@
+"""Customer events: Segment-spec messages (idempotent by messageId) and email engagement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.clock import utcnow
+from core.models.base import Base, UTCDateTime
+
+EMAIL_EVENT_TYPES = ("sent", "delivered", "open", "click", "bounce", "complaint", "unsubscribe")
+
+
+class Event(Base):
+    """One identify, track or page message; a second delivery of a messageId is a no-op."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_customer_time", "workspace_id", "customer_id", "timestamp"),
+        Index("ix_events_name_time", "workspace_id", "name", "timestamp"),
+    )
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(10), doc="identify|track|page")
+    name: Mapped[str | None] = mapped_column(String(200), doc="Track event or page name.")
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    user_id: Mapped[str | None] = mapped_column(String(200))
+    anonymous_id: Mapped[str | None] = mapped_column(String(200))
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class EmailEvent(Base):
+    __tablename__ = "email_events"
+    __table_args__ = (Index("ix_email_events_customer", "workspace_id", "customer_id", "type"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    campaign_id: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(12))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
