@@ -304,7 +304,7 @@ def test_merge_and_commerce_on_postgres(tmp_path, postgres_url):
         ],
     )
     report = import_events(settings, "shop", events)
-    assert (report.loaded, report.customers_merged) == (3, 1)
+    assert (report.loaded, report.customers_created, report.customers_merged) == (3, 1, 0)
     assert import_events(settings, "shop", events).duplicates == 3
     with session_scope(settings) as session:
         live = session.scalars(select(Customer).where(Customer.merged_into.is_(None))).one()
