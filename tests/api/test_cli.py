@@ -214,3 +214,28 @@ def test_a_broken_database_file_is_one_line_not_a_traceback(cli, tmp_path, monke
     result = cli("workspace", "list")
     assert result.exit_code == 2
     assert one_error_line(result).startswith("error: MCOPILOT_DATABASE_URL: the database failed")
+
+
+def test_data_import_events_and_orders(cli, tmp_path):
+    cli("workspace", "create", "shop")
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"type": "identify", "messageId": "1", "userId": "c-1", "traits": {"email": "a@b.co"}}\n'
+        '{"type": "track", "messageId": "2", "userId": "c-1"}\n'
+    )
+    result = cli("data", "import", "events", str(events), "-w", "shop")
+    assert result.exit_code == 2
+    assert "1 loaded" in result.stdout and "1 bad rows" in result.stdout
+    assert one_error_line(result) == "error: line 2: event: Field required"
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,ordered_at,total\no1,c-1,2026-03-01,9.5\n")
+    done = cli("data", "import", "orders", str(orders), "-w", "shop", "--json")
+    assert done.exit_code == 0
+    assert json.loads(done.stdout) == {
+        "loaded": 1,
+        "customers_created": 0,
+        "bad_rows": 0,
+        "errors": [],
+    }
+    missing = cli("data", "import", "orders", str(tmp_path / "nope.csv"), "-w", "shop")
+    assert missing.exit_code == 2 and "no such file" in one_error_line(missing)
