@@ -239,3 +239,27 @@ def test_data_import_events_and_orders(cli, tmp_path):
     }
     missing = cli("data", "import", "orders", str(tmp_path / "nope.csv"), "-w", "shop")
     assert missing.exit_code == 2 and "no such file" in one_error_line(missing)
+
+
+def test_data_generate(cli):
+    result = cli(
+        "data",
+        "generate",
+        "-w",
+        "gen",
+        "--customers",
+        "50",
+        "--orders",
+        "300",
+        "--end",
+        "2026-11-01",
+        "--create-workspace",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "50 customers" in result.stdout and "300 orders" in result.stdout
+    again = cli("data", "generate", "-w", "gen", "--customers", "5", "--orders", "5")
+    assert again.exit_code == 2 and "pass --replace" in one_error_line(again)
+    bad = cli("data", "generate", "-w", "gen", "--end", "01/11/2026", "--replace")
+    assert bad.exit_code == 2 and one_error_line(bad) == (
+        "error: --end: must be YYYY-MM-DD, got '01/11/2026'"
+    )

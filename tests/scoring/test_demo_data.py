@@ -1,0 +1,112 @@
+"""The demo data set: deterministic, consistent, loaded whole, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select, text
+
+from core.db import session_scope
+from core.errors import Conflict, InvalidInput
+from core.models import ChannelConsent, Customer, EmailEvent, Order, OrderItem
+from core.settings import Settings
+from scoring.demo_data import ARCHETYPES, generate
+from scoring.demo_loader import generate_into
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_same_seed_same_data_and_requested_sizes():
+    a = generate("ws_0123456789abcdef", 400, 5000, seed=3, end=END)
+    b = generate("ws_0123456789abcdef", 400, 5000, seed=3, end=END)
+    c = generate("ws_0123456789abcdef", 400, 5000, seed=4, end=END)
+    assert a.rows("customers") == 400 and a.rows("orders") == 5000
+    assert np.array_equal(a.tables["orders"]["total_cents"], b.tables["orders"]["total_cents"])
+    assert not np.array_equal(a.tables["orders"]["total_cents"], c.tables["orders"]["total_cents"])
+
+
+def test_orders_are_consistent_with_items_and_promotions():
+    data = generate("ws_0123456789abcdef", 300, 4000, seed=1, end=END)
+    orders, items = data.tables["orders"], data.tables["order_items"]
+    promos = data.tables["applied_promotions"]
+    subtotal: dict[str, int] = {}
+    for order_id, qty, price in zip(
+        items["order_id"], items["quantity"], items["unit_price_cents"], strict=True
+    ):
+        subtotal[order_id] = subtotal.get(order_id, 0) + int(qty) * int(price)
+    discount = dict(zip(promos["order_id"], promos["discount_cents"], strict=True))
+    for order_id, total in zip(orders["id"], orders["total_cents"], strict=True):
+        assert total == subtotal[order_id] - discount.get(order_id, 0)
+    end = np.datetime64(END.date())
+    assert (orders["ordered_at"] < end).all()
+    assert (np.diff(orders["ordered_at"].astype("datetime64[s]").astype(np.int64)) >= 0).all()
+
+
+def test_churners_stop_ordering_and_the_seasons_show():
+    data = generate("ws_0123456789abcdef", 3000, 60000, seed=5, end=END)
+    orders = data.tables["orders"]
+    months = orders["ordered_at"].astype("datetime64[M]").astype(int) % 12
+    per_month = np.bincount(months, minlength=12)
+    assert per_month[10:12].mean() > per_month[0:3].mean() * 1.3, "Nov-Dec are busiest"
+    last_90 = orders["ordered_at"] >= np.datetime64(END.date()) - np.timedelta64(90, "D")
+    assert last_90.any() and (~last_90).any()
+    assert set(ARCHETYPES) >= {"churned", "loyal", "new", "prospect"}
+
+
+def count(settings, model):
+    with session_scope(settings) as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_generate_loads_every_table_and_refuses_to_mix(settings):
+    report = generate_into(
+        settings, "demo", customers=200, orders=1500, seed=2, end=END, create_workspace=True
+    )
+    assert report.rows["customers"] == 200 and report.rows["orders"] == 1500
+    assert count(settings, OrderItem) == report.rows["order_items"] > 1500
+    assert count(settings, EmailEvent) == report.rows["email_events"] > 0
+    assert count(settings, ChannelConsent) == report.rows["channel_consents"] > 0
+    with session_scope(settings) as session:
+        orphan_items = session.execute(
+            text(
+                "SELECT count(*) FROM order_items i LEFT JOIN orders o ON o.workspace_id = "
+                "i.workspace_id AND o.id = i.order_id WHERE o.id IS NULL"
+            )
+        ).scalar()
+        assert orphan_items == 0
+        index_names = {row[1] for row in session.execute(text("PRAGMA index_list('orders')"))}
+        assert {"ix_orders_customer_time", "ix_orders_time"} <= index_names
+    with session_scope(settings) as session:
+        first = session.scalars(select(Order.ordered_at).order_by(Order.ordered_at)).first()
+    generated = generate("ws_x", 200, 1500, seed=2, end=END).tables["orders"]["ordered_at"].min()
+    assert first == generated.astype("datetime64[us]").item().replace(tzinfo=UTC)
+    with pytest.raises(Conflict, match="already has 200 customers"):
+        generate_into(settings, "demo", customers=10, orders=10, seed=2, end=END)
+    generate_into(settings, "demo", customers=10, orders=20, seed=2, end=END, replace=True)
+    assert count(settings, Customer) == 10 and count(settings, Order) == 20
+
+
+@pytest.mark.parametrize(
+    ("customers", "orders", "field"), [(0, 1, "--customers"), (1, -1, "--orders")]
+)
+def test_sizes_are_validated(settings, customers, orders, field):
+    with pytest.raises(InvalidInput) as caught:
+        generate_into(
+            settings, "demo", customers=customers, orders=orders, seed=1, create_workspace=True
+        )
+    assert caught.value.field == field
+
+
+@pytest.mark.postgres
+def test_generate_on_postgres(tmp_path, postgres_url):
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
+    report = generate_into(
+        settings, "demo", customers=200, orders=1500, seed=2, end=END, create_workspace=True
+    )
+    assert count(settings, Order) == 1500
+    assert count(settings, OrderItem) == report.rows["order_items"]
+    with session_scope(settings) as session:
+        first = session.scalars(select(Order.ordered_at).order_by(Order.ordered_at)).first()
+    assert first is not None and first.tzinfo is not None and first < END
