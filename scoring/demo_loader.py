@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import workspaces
-from core.bulk import bulk_insert, indexes_built_after
-from core.db import refresh_planner_statistics, session_scope
+from core.bulk import bulk_insert, bulk_session, indexes_built_after
+from core.db import get_engine, refresh_planner_statistics, session_scope
 from core.errors import Conflict, InvalidInput
 from core.models import (
     AppliedPromotion,
@@ -97,16 +97,17 @@ def generate_into(
         else:
             workspace = workspaces.get_or_raise(session, workspace_slug)
         existing = customer_data_count(session, workspace.id)
-        if existing and not replace:
-            raise Conflict(
-                f"workspace {workspace_slug!r} already has {existing:,} customers",
-                field="--workspace",
-                fix="pass --replace to delete its customer data first, or use another workspace",
-            )
-        started = time.perf_counter()
-        data = generate(workspace.id, customers, orders, seed, end or default_end())
-        report.generate_seconds = time.perf_counter() - started
-        started = time.perf_counter()
+    if existing and not replace:
+        raise Conflict(
+            f"workspace {workspace_slug!r} already has {existing:,} customers",
+            field="--workspace",
+            fix="pass --replace to delete its customer data first, or use another workspace",
+        )
+    started = time.perf_counter()
+    data = generate(workspace.id, customers, orders, seed, end or default_end())
+    report.generate_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    with bulk_session(get_engine(settings)) as session:  # the replace and the load: one commit
         if existing:
             delete_customer_data(session, workspace.id)
         tables = [model.__table__ for model in LOAD_ORDER]  # type: ignore[attr-defined]
@@ -115,5 +116,5 @@ def generate_into(
                 columns = data.tables.get(table.name, {})
                 report.rows[table.name] = bulk_insert(session, table, columns) if columns else 0
         refresh_planner_statistics(session)
-        report.load_seconds = time.perf_counter() - started
+    report.load_seconds = time.perf_counter() - started
     return report

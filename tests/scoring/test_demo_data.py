@@ -110,3 +110,34 @@ def test_generate_on_postgres(tmp_path, postgres_url):
     with session_scope(settings) as session:
         first = session.scalars(select(Order.ordered_at).order_by(Order.ordered_at)).first()
     assert first is not None and first.tzinfo is not None and first < END
+
+
+def test_bulk_session_checks_foreign_keys_before_commit(settings):
+    """SQLite skips row-by-row checks in a bulk session, so the final check must catch
+    a row that points nowhere, and nothing may be written."""
+    from sqlalchemy.exc import IntegrityError
+
+    from core.bulk import bulk_insert, bulk_session
+    from core.db import get_engine
+
+    generate_into(settings, "demo", customers=5, orders=5, seed=1, end=END, create_workspace=True)
+    with (
+        pytest.raises(IntegrityError, match="point at missing"),
+        bulk_session(get_engine(settings)) as session,
+    ):
+        bulk_insert(
+            session,
+            Order.__table__,
+            {
+                "workspace_id": ["ws_missing"],
+                "id": ["o-x"],
+                "customer_id": ["cus_missing"],
+                "ordered_at": np.array(["2026-01-01T00:00:00"], dtype="datetime64[s]"),
+                "status": ["completed"],
+                "total_cents": [1],
+                "currency": ["USD"],
+            },
+        )
+    assert count(settings, Order) == 5
+    with session_scope(settings) as session:
+        assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
