@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from api.cli import data, demo, ingest, knowledge, search, workspace
+from api.cli import data, demo, ingest, knowledge, score, search, workspace
 from core.errors import BackendUnavailable, ConfigurationError, McopilotError
 
 EXIT_USER_ERROR = 2
@@ -61,6 +61,7 @@ search.register(app)
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(workspace.app, name="workspace")
 app.add_typer(data.app, name="data")
+app.add_typer(score.app, name="score")
 demo.register(app)
 
 

@@ -15,6 +15,7 @@ from core.models.commerce import (
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, EmailEvent, Event
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
+from core.models.scores import RfmSnapshot
 
 __all__ = [
     "CHANNELS",
@@ -37,6 +38,7 @@ __all__ = [
     "OrderItem",
     "Product",
     "Promotion",
+    "RfmSnapshot",
     "UTCDateTime",
     "Workspace",
 ]

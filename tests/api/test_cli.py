@@ -263,3 +263,51 @@ def test_data_generate(cli):
     assert bad.exit_code == 2 and one_error_line(bad) == (
         "error: --end: must be YYYY-MM-DD, got '01/11/2026'"
     )
+
+
+def test_score_rfm_outputs(cli, tmp_path):
+    cli(
+        "data",
+        "generate",
+        "-w",
+        "shop",
+        "--customers",
+        "40",
+        "--orders",
+        "300",
+        "--end",
+        "2026-11-01",
+        "--create-workspace",
+    )
+    table = cli("score", "rfm", "-w", "shop", "--as-of", "2026-10-31")
+    assert table.exit_code == 0, table.stderr
+    assert "RFM as of 2026-10-31" in table.stdout and "VIP (composite >= 38)" in table.stdout
+    out = tmp_path / "rfm.csv"
+    cli("score", "rfm", "-w", "shop", "--as-of", "2026-10-31", "--out", str(out))
+    lines = out.read_text().splitlines()
+    assert lines[0] == "customer_id,recency_days,frequency,monetary,r,f,m,composite"
+    assert len(lines) == 41
+    rows = cli("score", "rfm", "-w", "shop", "--as-of", "2026-10-31", "--json").stdout.splitlines()
+    assert len(rows) == 40 and set(json.loads(rows[0])) == {
+        "customer_id",
+        "recency_days",
+        "frequency",
+        "monetary",
+        "r",
+        "f",
+        "m",
+        "composite",
+    }
+    for args, message in (
+        (("--as-of", "31/10/2026"), "error: --as-of: must be YYYY-MM-DD, got '31/10/2026'"),
+        (
+            ("--as-of", "2026-10-31", "--weights", "4,3"),
+            "error: --weights: must be three whole numbers like 4,3,3, got '4,3'",
+        ),
+        (
+            ("--as-of", "2026-10-31", "--window-days", "0"),
+            "error: --window-days: must be between 1 and 3650, got 0",
+        ),
+    ):
+        bad = cli("score", "rfm", "-w", "shop", *args)
+        assert bad.exit_code == 2 and one_error_line(bad) == message

@@ -1,0 +1,111 @@
+"""`mcopilot score rfm --workspace W --as-of YYYY-MM-DD`: scores, persisted and printed."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.ingest import WorkspaceOption
+from api.cli.output import console, print_json_line
+from core.errors import InvalidInput
+from core.settings import get_settings
+
+app = typer.Typer(help="Compute and print customer scores.", no_args_is_help=True)
+COLUMNS = ("customer_id", "recency_days", "frequency", "monetary", "r", "f", "m", "composite")
+
+
+def parse_day(text: str, field: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"must be YYYY-MM-DD, got {text!r}", field=field) from None
+
+
+def parse_weights(text: str) -> tuple[int, int, int]:
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        raise InvalidInput(
+            f"must be three whole numbers like 4,3,3, got {text!r}", field="--weights"
+        )
+    r, f, m = (int(p) for p in parts)
+    return r, f, m
+
+
+@app.command("rfm")
+def rfm(
+    workspace: WorkspaceOption,
+    as_of: Annotated[str, typer.Option("--as-of", help="The day scored, YYYY-MM-DD.")],
+    window_days: Annotated[
+        int, typer.Option("--window-days", help="Frequency and monetary window.")
+    ] = 180,
+    weights: Annotated[
+        str, typer.Option("--weights", help="R,F,M weights of the composite.")
+    ] = "4,3,3",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write all rows to this CSV file.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print every row as a JSON line.")
+    ] = False,
+) -> None:
+    """Recency, frequency, monetary and their 1-5 buckets; saved as the day's snapshot."""
+    from scoring.rfm import RfmConfig
+    from scoring.rfm_job import snapshot_rfm, snapshot_rows
+
+    if out is not None and as_json:
+        raise InvalidInput("pass --out or --json, not both", field="--out")
+    day = parse_day(as_of, "--as-of")
+    config = RfmConfig(window_days=window_days, weights=parse_weights(weights))
+    settings = get_settings()
+    summary = snapshot_rfm(settings, workspace, day, config)
+    rows = snapshot_rows(settings, workspace, day)
+    values = [
+        (
+            r.customer_id,
+            r.recency_days,
+            r.frequency,
+            f"{r.monetary_cents / 100:.2f}",
+            r.r,
+            r.f,
+            r.m,
+            r.composite,
+        )
+        for r in rows
+    ]
+    if as_json:
+        for row in values:
+            print_json_line(dict(zip(COLUMNS, row, strict=True)))
+        return
+    if out is not None:
+        try:
+            with out.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(COLUMNS)
+                writer.writerows(values)
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot write {str(out)!r}: {exc.strerror}", field="--out"
+            ) from None
+    table = Table(
+        title=f"RFM as of {day} (window {config.window_days} days, weights "
+        f"{config.weights_text}); top 10 of {summary.customers:,}",
+        title_justify="left",
+    )
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column == "customer_id" else "right")
+    for row in values[:10]:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    console.print(
+        f"VIP (composite >= {config.vip_threshold}): {summary.vip:,}; customers per bucket 1-5: "
+        + "; ".join(f"{k.upper()} {v}" for k, v in summary.buckets.items())
+    )
+    if out is not None:
+        console.print(f"wrote {len(values):,} rows to {out}")
+    sys.stdout.flush()

@@ -1,0 +1,39 @@
+"""Portable SQL expressions that differ between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+
+class whole_days_between(FunctionElement[int]):  # noqa: N801 - reads as SQL
+    """Calendar days from the UTC date of a timestamp to a date: `day - date(timestamp)`."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "whole_days_between"
+
+    def __init__(self, day: ColumnElement[Any], timestamp: ColumnElement[Any]) -> None:
+        super().__init__(day, timestamp)
+
+
+@compiles(whole_days_between, "sqlite")
+def _days_sqlite(element: whole_days_between, compiler: Any, **kw: Any) -> str:
+    day, timestamp = list(element.clauses)
+    return (
+        f"CAST(julianday({compiler.process(day, **kw)}) - "
+        f"julianday(date({compiler.process(timestamp, **kw)})) AS INTEGER)"
+    )
+
+
+@compiles(whole_days_between, "postgresql")
+def _days_postgres(element: whole_days_between, compiler: Any, **kw: Any) -> str:
+    day, timestamp = list(element.clauses)
+    return (
+        f"(CAST({compiler.process(day, **kw)} AS DATE) - "
+        f"CAST(({compiler.process(timestamp, **kw)}) AT TIME ZONE 'UTC' AS DATE))"
+    )

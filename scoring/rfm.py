@@ -1,0 +1,176 @@
+"""RFM as the seed defines it, computed set-based in SQL (one statement) and, for checking,
+in plain Python on plain data.
+
+- recency: calendar days from the last completed order (paid or completed, any time up to and
+  including the as-of day) to the as-of day; no completed order: no recency.
+- frequency: completed orders in the window (the `window_days` days ending with the as-of day).
+- monetary: their total, in cents.
+- r, f, m: 1-5 by quintile over the workspace's active customers, 5 best (recent, frequent,
+  high spend). Ties: customers with the same value share the bucket of the first position of
+  their tie group, bucket = 1 + floor(5 x (rank - 1) / n) with rank the SQL RANK() from the
+  worst value up. So a large tie (everyone with 0 orders) all lands in the lowest bucket it
+  starts in, and equal values never end up in different buckets. No recency ranks worst.
+- composite: weighted sum, 4R + 3F + 3M by default (10-50); VIP at 38 or more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import Date, and_, case, func, literal, select
+from sqlalchemy.sql import Select
+
+from core.errors import InvalidInput
+from core.models import COMPLETED_STATUSES, Customer, Order
+from core.models.base import UTCDateTime
+from core.sql import whole_days_between
+
+VIP_THRESHOLD = 38
+
+
+@dataclass(frozen=True, slots=True)
+class RfmConfig:
+    window_days: int = 180
+    weights: tuple[int, int, int] = (4, 3, 3)
+    vip_threshold: int = VIP_THRESHOLD
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.window_days <= 3650:
+            raise InvalidInput(
+                f"must be between 1 and 3650, got {self.window_days}", field="--window-days"
+            )
+        if len(self.weights) != 3 or any(w < 0 for w in self.weights) or not any(self.weights):
+            raise InvalidInput(
+                "three weights of 0 or more, not all 0, are needed", field="--weights"
+            )
+
+    @property
+    def weights_text(self) -> str:
+        return ",".join(str(w) for w in self.weights)
+
+
+@dataclass(frozen=True, slots=True)
+class RfmRow:
+    customer_id: str
+    recency_days: int | None
+    frequency: int
+    monetary_cents: int
+    r: int
+    f: int
+    m: int
+    composite: int
+
+
+def bucket(rank: int, count: int) -> int:
+    """The 1-5 bucket of a 1-based tie-aware rank among count values (worst first)."""
+    return 1 + (5 * (rank - 1)) // count
+
+
+def _ranks(keys: Sequence[tuple]) -> list[int]:  # type: ignore[type-arg]
+    """SQL RANK(): 1-based position of the first equal key in sorted order."""
+    order = sorted(range(len(keys)), key=lambda i: keys[i])
+    ranks = [0] * len(keys)
+    for position, index in enumerate(order, start=1):
+        previous = order[position - 2] if position > 1 else None
+        same = previous is not None and keys[previous] == keys[index]
+        ranks[index] = ranks[previous] if same else position  # type: ignore[index]
+    return ranks
+
+
+def window_bounds(as_of: date, window_days: int) -> tuple[datetime, datetime]:
+    """[start, end) of the window in UTC: end is the midnight after the as-of day."""
+    end = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=1)
+    return end - timedelta(days=window_days), end
+
+
+def compute_rfm(
+    customers: Sequence[str],
+    orders: Sequence[tuple[str, datetime, str, int]],
+    as_of: date,
+    config: RfmConfig,
+) -> list[RfmRow]:
+    """The reference: customers' ids and (customer, ordered_at, status, total_cents) orders."""
+    start, end = window_bounds(as_of, config.window_days)
+    last: dict[str, datetime] = {}
+    frequency = dict.fromkeys(customers, 0)
+    monetary = dict.fromkeys(customers, 0)
+    for customer, at, status, total in orders:
+        if status not in COMPLETED_STATUSES or at >= end or customer not in frequency:
+            continue
+        if customer not in last or at > last[customer]:
+            last[customer] = at
+        if at >= start:
+            frequency[customer] += 1
+            monetary[customer] += total
+    recency = {c: ((as_of - last[c].date()).days if c in last else None) for c in customers}
+    n = len(customers)
+    r_rank = _ranks([(recency[c] is not None, -(recency[c] or 0)) for c in customers])
+    f_rank = _ranks([(frequency[c],) for c in customers])
+    m_rank = _ranks([(monetary[c],) for c in customers])
+    wr, wf, wm = config.weights
+    rows = []
+    for i, c in enumerate(customers):
+        r, f, m = bucket(r_rank[i], n), bucket(f_rank[i], n), bucket(m_rank[i], n)
+        rows.append(
+            RfmRow(c, recency[c], frequency[c], monetary[c], r, f, m, wr * r + wf * f + wm * m)
+        )
+    return rows
+
+
+def rfm_select(workspace_id: str, as_of: date, config: RfmConfig) -> Select:  # type: ignore[type-arg]
+    """One SELECT giving every active customer's RFM row as of the day (no Python loop)."""
+    start, end = window_bounds(as_of, config.window_days)
+    completed = and_(
+        Order.status.in_(COMPLETED_STATUSES), Order.ordered_at < literal(end, UTCDateTime())
+    )
+    in_window = and_(completed, Order.ordered_at >= literal(start, UTCDateTime()))
+    stats = (
+        select(
+            Customer.id.label("customer_id"),
+            func.max(case((completed, Order.ordered_at))).label("last_order"),
+            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0).label("frequency"),
+            func.coalesce(func.sum(case((in_window, Order.total_cents), else_=0)), 0).label(
+                "monetary_cents"
+            ),
+        )
+        .select_from(Customer)
+        .outerjoin(
+            Order,
+            and_(Order.workspace_id == Customer.workspace_id, Order.customer_id == Customer.id),
+        )
+        .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
+        .group_by(Customer.id)
+        .cte("stats")
+    )
+    recency = whole_days_between(literal(as_of, Date()), stats.c.last_order)
+    recency_col = case((stats.c.last_order.is_(None), None), else_=recency).label("recency_days")
+    ranked = select(
+        stats.c.customer_id,
+        recency_col,
+        stats.c.frequency,
+        stats.c.monetary_cents,
+        func.rank()
+        .over(order_by=(case((stats.c.last_order.is_(None), 0), else_=1), recency.desc()))
+        .label("r_rank"),
+        func.rank().over(order_by=stats.c.frequency).label("f_rank"),
+        func.rank().over(order_by=stats.c.monetary_cents).label("m_rank"),
+        func.count().over().label("n"),
+    ).cte("ranked")
+    wr, wf, wm = config.weights
+
+    def to_bucket(rank):
+        return literal(1) + (literal(5) * (rank - 1)) // ranked.c.n
+
+    r, f, m = to_bucket(ranked.c.r_rank), to_bucket(ranked.c.f_rank), to_bucket(ranked.c.m_rank)
+    return select(
+        ranked.c.customer_id,
+        ranked.c.recency_days,
+        ranked.c.frequency,
+        ranked.c.monetary_cents,
+        r.label("r"),
+        f.label("f"),
+        m.label("m"),
+        (wr * r + wf * f + wm * m).label("composite"),
+    )
