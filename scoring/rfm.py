@@ -126,22 +126,29 @@ def rfm_select(workspace_id: str, as_of: date, config: RfmConfig) -> Select:  # 
         Order.status.in_(COMPLETED_STATUSES), Order.ordered_at < literal(end, UTCDateTime())
     )
     in_window = and_(completed, Order.ordered_at >= literal(start, UTCDateTime()))
+    # Orders are aggregated first (an index-only scan of ix_orders_customer_time), then
+    # joined to every active customer, so customers without orders are scored too.
+    per_customer = (
+        select(
+            Order.customer_id,
+            func.max(Order.ordered_at).label("last_order"),
+            func.sum(case((in_window, 1), else_=0)).label("frequency"),
+            func.sum(case((in_window, Order.total_cents), else_=0)).label("monetary_cents"),
+        )
+        .where(Order.workspace_id == workspace_id, completed)
+        .group_by(Order.customer_id)
+        .subquery()
+    )
     stats = (
         select(
             Customer.id.label("customer_id"),
-            func.max(case((completed, Order.ordered_at))).label("last_order"),
-            func.coalesce(func.sum(case((in_window, 1), else_=0)), 0).label("frequency"),
-            func.coalesce(func.sum(case((in_window, Order.total_cents), else_=0)), 0).label(
-                "monetary_cents"
-            ),
+            per_customer.c.last_order,
+            func.coalesce(per_customer.c.frequency, 0).label("frequency"),
+            func.coalesce(per_customer.c.monetary_cents, 0).label("monetary_cents"),
         )
         .select_from(Customer)
-        .outerjoin(
-            Order,
-            and_(Order.workspace_id == Customer.workspace_id, Order.customer_id == Customer.id),
-        )
+        .outerjoin(per_customer, per_customer.c.customer_id == Customer.id)
         .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
-        .group_by(Customer.id)
         .cte("stats")
     )
     recency = whole_days_between(literal(as_of, Date()), stats.c.last_order)

@@ -31,7 +31,15 @@ class Product(Base):
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
-        Index("ix_orders_customer_time", "workspace_id", "customer_id", "ordered_at"),
+        # Covers per-customer aggregates (RFM, features) without touching the table.
+        Index(
+            "ix_orders_customer_time",
+            "workspace_id",
+            "customer_id",
+            "ordered_at",
+            "status",
+            "total_cents",
+        ),
         Index("ix_orders_time", "workspace_id", "ordered_at"),
     )
 
