@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -36,6 +37,7 @@ from scoring.commerce_events import (
     ConsentFact,
     EmailFact,
     Fact,
+    Item,
     OrderFact,
     OrderStatusFact,
     ProfileFact,
@@ -157,7 +159,9 @@ def load(
     report.customers_merged += resolver.merged
 
 
-def _apply(session: Session, workspace_id: str, customer: Customer, fact: Fact, at) -> None:
+def _apply(
+    session: Session, workspace_id: str, customer: Customer, fact: Fact, at: datetime
+) -> None:
     if isinstance(fact, ProfileFact):
         customer.traits = {**(customer.traits or {}), **fact.traits}
         customer.email = fact.email or customer.email
@@ -202,7 +206,7 @@ def _apply(session: Session, workspace_id: str, customer: Customer, fact: Fact, 
         _apply_cart(session, workspace_id, customer.id, fact, at)
 
 
-def _ensure_product(session: Session, workspace_id: str, item) -> None:
+def _ensure_product(session: Session, workspace_id: str, item: Item) -> None:
     if session.get(Product, (workspace_id, item.product_id)) is None:
         session.add(
             Product(
@@ -217,7 +221,7 @@ def _ensure_product(session: Session, workspace_id: str, item) -> None:
 
 
 def _apply_order(
-    session: Session, workspace_id: str, customer_id: str, fact: OrderFact, at
+    session: Session, workspace_id: str, customer_id: str, fact: OrderFact, at: datetime
 ) -> None:
     order = session.get(Order, (workspace_id, fact.order_id))
     if order is None:
@@ -263,7 +267,9 @@ def _apply_order(
             cart.status, cart.converted_order_id, cart.updated_at = "converted", fact.order_id, at
 
 
-def _apply_cart(session: Session, workspace_id: str, customer_id: str, fact: CartFact, at) -> None:
+def _apply_cart(
+    session: Session, workspace_id: str, customer_id: str, fact: CartFact, at: datetime
+) -> None:
     cart = session.get(Cart, (workspace_id, fact.cart_id))
     if cart is None:
         cart = Cart(
