@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Integer
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -37,3 +39,8 @@ def _days_postgres(element: whole_days_between, compiler: Any, **kw: Any) -> str
         f"(CAST({compiler.process(day, **kw)} AS DATE) - "
         f"CAST(({compiler.process(timestamp, **kw)}) AT TIME ZONE 'UTC' AS DATE))"
     )
+
+
+def dialect_insert(session: Session) -> Any:
+    """The `insert` of the session's dialect, which has `on_conflict_do_nothing/update`."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

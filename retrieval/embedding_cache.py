@@ -9,12 +9,12 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.ids import sha256_hex
 from core.models import EmbeddingCacheEntry
+from core.sql import dialect_insert
 from retrieval.embeddings import Embedder
 
 LOOKUP_BATCH = 500
@@ -42,9 +42,7 @@ def load_cached(
 
 def _store(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert cache rows; a row another process stored meanwhile is kept as it is."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(EmbeddingCacheEntry).on_conflict_do_nothing(), rows)
+    session.execute(dialect_insert(session)(EmbeddingCacheEntry).on_conflict_do_nothing(), rows)
 
 
 def embed_with_cache(

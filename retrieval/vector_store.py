@@ -87,6 +87,23 @@ def forget_clients() -> None:
         _clients.clear()
 
 
+def _upsert_in_batches(
+    client: Any,
+    collection: Any,
+    ids: list[str],
+    vectors: np.ndarray,
+    metadatas: list[dict[str, Any]],
+) -> None:
+    """Upsert in batches no larger than the server accepts (and at most 2,000)."""
+    step = max(1, min(client.get_max_batch_size(), 2000))
+    for i in range(0, len(ids), step):
+        collection.upsert(
+            ids=ids[i : i + step],
+            embeddings=vectors[i : i + step],
+            metadatas=metadatas[i : i + step],
+        )
+
+
 class VectorStore:
     """Upsert, delete and query chunk vectors of one workspace at a time."""
 
@@ -94,6 +111,14 @@ class VectorStore:
         self.settings = settings
         self.model_id = model_id
         self._collections: dict[str, Any] = {}
+
+    def _collection_options(self, workspace_id: str) -> dict[str, Any]:
+        """How every collection of ours is made: our own vectors, cosine, labelled."""
+        return {
+            "embedding_function": None,
+            "configuration": {"hnsw": {"space": "cosine"}},
+            "metadata": {"workspace_id": workspace_id, "embedding_model": self.model_id},
+        }
 
     def _collection(self, workspace_id: str, *, create: bool) -> Any:
         collection = self._collections.get(workspace_id)
@@ -106,10 +131,7 @@ class VectorStore:
         try:
             if create:
                 collection = client.get_or_create_collection(
-                    name,
-                    embedding_function=None,
-                    configuration={"hnsw": {"space": "cosine"}},
-                    metadata={"workspace_id": workspace_id, "embedding_model": self.model_id},
+                    name, **self._collection_options(workspace_id)
                 )
             else:
                 collection = client.get_collection(name, embedding_function=None)
@@ -138,13 +160,7 @@ class VectorStore:
             return
         with _chroma_errors("store vectors", self.settings):
             collection = self._collection(workspace_id, create=True)
-            step = max(1, min(_client(self.settings).get_max_batch_size(), 2000))
-            for i in range(0, len(ids), step):
-                collection.upsert(
-                    ids=ids[i : i + step],
-                    embeddings=vectors[i : i + step],
-                    metadatas=metadatas[i : i + step],
-                )
+            _upsert_in_batches(_client(self.settings), collection, ids, vectors, metadatas)
 
     def delete(self, workspace_id: str, ids: list[str]) -> None:
         if not ids:
@@ -197,19 +213,10 @@ class VectorStore:
         staging_name = f"{name}_rebuild_{uuid.uuid4().hex[:8]}"
         with _chroma_errors("rebuild the collection", self.settings):
             staging = client.create_collection(
-                staging_name,
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-                metadata={"workspace_id": workspace_id, "embedding_model": self.model_id},
+                staging_name, **self._collection_options(workspace_id)
             )
             try:
-                step = max(1, min(client.get_max_batch_size(), 2000))
-                for i in range(0, len(ids), step):
-                    staging.upsert(
-                        ids=ids[i : i + step],
-                        embeddings=vectors[i : i + step],
-                        metadatas=metadatas[i : i + step],
-                    )
+                _upsert_in_batches(client, staging, ids, vectors, metadatas)
                 self._collections.pop(workspace_id, None)
                 with suppress(NotFoundError):
                     client.delete_collection(name)

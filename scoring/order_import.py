@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import workspaces
@@ -23,6 +22,7 @@ from core.errors import InvalidInput
 from core.ids import new_id
 from core.models import ORDER_STATUSES, Customer, CustomerIdentity, Order
 from core.settings import Settings
+from core.sql import dialect_insert
 from scoring.commerce_events import PropertyError, cents
 from scoring.segment_messages import RowError
 
@@ -147,10 +147,6 @@ def import_orders(settings: Settings, workspace_slug: str, path: str | Path) -> 
     return report
 
 
-def _insert(session: Session):
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def ensure_customers(
     session: Session, workspace_id: str, user_ids: list[str]
 ) -> tuple[dict[str, str], int]:
@@ -172,7 +168,7 @@ def ensure_customers(
     for i in range(0, len(missing), BATCH):
         batch = missing[i : i + BATCH]
         session.execute(
-            _insert(session)(Customer),
+            dialect_insert(session)(Customer),
             [
                 {
                     "id": fresh[u],
@@ -189,7 +185,7 @@ def ensure_customers(
             ],
         )
         session.execute(
-            _insert(session)(CustomerIdentity),
+            dialect_insert(session)(CustomerIdentity),
             [
                 {
                     "workspace_id": workspace_id,
@@ -207,7 +203,7 @@ def upsert_orders(
     session: Session, workspace_id: str, rows: list[OrderRow], customer_ids: dict[str, str]
 ) -> None:
     """Insert or update every order by (workspace, order_id)."""
-    insert = _insert(session)
+    insert = dialect_insert(session)
     for i in range(0, len(rows), BATCH):
         statement = insert(Order)
         statement = statement.on_conflict_do_update(
