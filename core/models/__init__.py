@@ -1,5 +1,6 @@
 """ORM models, one module per area; import them from here."""
 
+from core.models.actions import ActionInventory, CustomerTouch, RecommendationCacheEntry
 from core.models.base import Base, UTCDateTime
 from core.models.commerce import (
     COMPLETED_STATUSES,
@@ -13,15 +14,25 @@ from core.models.commerce import (
     Promotion,
 )
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
-from core.models.events import EMAIL_EVENT_TYPES, EmailEvent, Event
+from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
-from core.models.scores import RfmSnapshot
+from core.models.scores import (
+    CustomerCategory,
+    CustomerFeatures,
+    LifecycleStage,
+    LifecycleTransition,
+    PropensityModel,
+    PropensityScore,
+    RfmSnapshot,
+)
+from core.models.segments import SegmentChange, SegmentDefinition, SegmentMember, SegmentRun
 
 __all__ = [
     "CHANNELS",
     "COMPLETED_STATUSES",
     "EMAIL_EVENT_TYPES",
     "ORDER_STATUSES",
+    "ActionInventory",
     "AppliedPromotion",
     "Base",
     "Cart",
@@ -29,16 +40,29 @@ __all__ = [
     "ChannelConsent",
     "Chunk",
     "Customer",
+    "CustomerCategory",
+    "CustomerFeatures",
     "CustomerIdentity",
+    "CustomerTouch",
     "Document",
+    "DomainEvent",
     "EmailEvent",
     "EmbeddingCacheEntry",
     "Event",
+    "LifecycleStage",
+    "LifecycleTransition",
     "Order",
     "OrderItem",
     "Product",
     "Promotion",
+    "PropensityModel",
+    "PropensityScore",
+    "RecommendationCacheEntry",
     "RfmSnapshot",
+    "SegmentChange",
+    "SegmentDefinition",
+    "SegmentMember",
+    "SegmentRun",
     "UTCDateTime",
     "Workspace",
 ]

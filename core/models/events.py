@@ -47,3 +47,18 @@ class EmailEvent(Base):
     campaign_id: Mapped[str] = mapped_column(String(100))
     type: Mapped[str] = mapped_column(String(12))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DomainEvent(Base):
+    """Something the product itself observed (`customer.segmented`, `lifecycle.changed`...),
+    in order, for triggers to consume."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (Index("ix_domain_events_name", "workspace_id", "name", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
