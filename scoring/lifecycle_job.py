@@ -1,0 +1,182 @@
+"""Place every customer in a lifecycle stage as of a day: set-based, with history and holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy.orm import Session
+
+from core.models import (
+    CustomerFeatures,
+    LifecycleStage,
+    LifecycleTransition,
+    PropensityScore,
+    RfmSnapshot,
+)
+from scoring.lifecycle import HELD_RULE, STAGES, Inputs, LifecycleConfig, stage_and_rule
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleSummary:
+    as_of: date
+    stages: dict[str, int]
+    changed: int
+    held: int
+
+
+def _inputs() -> Inputs:
+    f = CustomerFeatures
+    return Inputs(
+        orders_count=f.orders_count,
+        days_since_first_order=f.days_since_first_order,
+        days_since_last_order=f.days_since_last_order,
+        orders_90d=f.orders_90d,
+        orders_prev_90d=f.orders_prev_90d,
+        engagement_trend=f.engagement_trend,
+        pricing_views_30d=f.pricing_views_30d,
+        events_30d=f.events_30d,
+        email_clicks_90d=f.email_clicks_90d,
+        open_cart_cents=f.open_cart_cents,
+        rfm_composite=RfmSnapshot.composite,
+        churn_risk=PropensityScore.churn_risk,
+        upgrade_propensity=PropensityScore.upgrade_propensity,
+    )
+
+
+def write_lifecycle(
+    session: Session, workspace_id: str, as_of: date, config: LifecycleConfig | None = None
+) -> LifecycleSummary:
+    """Stage every customer with features, from the stored features, RFM snapshot of the same
+    day and propensities. Re-running a day first forgets the transitions from that day on."""
+    config = config or LifecycleConfig()
+    history = LifecycleTransition
+    session.execute(
+        delete(history).where(history.workspace_id == workspace_id, history.entered_on >= as_of)
+    )
+    latest = (
+        select(history.customer_id, func.max(history.entered_on).label("since"))
+        .where(history.workspace_id == workspace_id)
+        .group_by(history.customer_id)
+        .subquery("latest")
+    )
+    previous = (
+        select(
+            history.customer_id,
+            history.stage,
+            history.previous_stage,
+            history.entered_on,
+        )
+        .join(
+            latest,
+            and_(
+                latest.c.customer_id == history.customer_id,
+                latest.c.since == history.entered_on,
+            ),
+        )
+        .where(history.workspace_id == workspace_id)
+        .subquery("previous")
+    )
+    candidate, candidate_rule = stage_and_rule(_inputs(), config)
+    keep = and_(
+        previous.c.stage.is_not(None),
+        previous.c.stage != candidate,
+        previous.c.entered_on > literal(as_of - timedelta(days=config.min_stage_days)),
+    )
+    stage = case((keep, previous.c.stage), else_=candidate)
+    changed = case(
+        (previous.c.stage.is_(None), True),
+        (keep, False),
+        else_=previous.c.stage != candidate,
+    )
+    decided = (
+        select(
+            CustomerFeatures.customer_id,
+            stage.label("stage"),
+            case((keep, literal(HELD_RULE)), else_=candidate_rule).label("rule"),
+            previous.c.stage.label("previous"),
+            previous.c.previous_stage.label("previous_previous"),
+            previous.c.entered_on.label("previous_since"),
+            changed.label("changed"),
+            keep.label("held"),
+        )
+        .select_from(CustomerFeatures)
+        .outerjoin(
+            RfmSnapshot,
+            and_(
+                RfmSnapshot.workspace_id == workspace_id,
+                RfmSnapshot.as_of == CustomerFeatures.as_of,
+                RfmSnapshot.customer_id == CustomerFeatures.customer_id,
+            ),
+        )
+        .outerjoin(
+            PropensityScore,
+            and_(
+                PropensityScore.workspace_id == workspace_id,
+                PropensityScore.customer_id == CustomerFeatures.customer_id,
+            ),
+        )
+        .outerjoin(previous, previous.c.customer_id == CustomerFeatures.customer_id)
+        .where(CustomerFeatures.workspace_id == workspace_id)
+        .cte("decided")
+    )
+    session.execute(
+        insert(history).from_select(
+            ["workspace_id", "customer_id", "stage", "previous_stage", "rule", "entered_on"],
+            select(
+                literal(workspace_id),
+                decided.c.customer_id,
+                decided.c.stage,
+                decided.c.previous,
+                decided.c.rule,
+                literal(as_of),
+            ).where(decided.c.changed),
+        )
+    )
+    session.execute(delete(LifecycleStage).where(LifecycleStage.workspace_id == workspace_id))
+    session.execute(
+        insert(LifecycleStage).from_select(
+            ["workspace_id", "customer_id", "stage", "since", "previous_stage", "rule", "as_of"],
+            select(
+                literal(workspace_id),
+                decided.c.customer_id,
+                decided.c.stage,
+                case((decided.c.changed, literal(as_of)), else_=decided.c.previous_since),
+                case((decided.c.changed, decided.c.previous), else_=decided.c.previous_previous),
+                decided.c.rule,
+                literal(as_of),
+            ),
+        )
+    )
+    return summarize(session, workspace_id, as_of)
+
+
+def summarize(session: Session, workspace_id: str, as_of: date) -> LifecycleSummary:
+    counts = dict(
+        session.execute(
+            select(LifecycleStage.stage, func.count())
+            .where(LifecycleStage.workspace_id == workspace_id)
+            .group_by(LifecycleStage.stage)
+        ).all()
+    )
+    changed = (
+        session.scalar(
+            select(func.count())
+            .select_from(LifecycleTransition)
+            .where(
+                LifecycleTransition.workspace_id == workspace_id,
+                LifecycleTransition.entered_on == as_of,
+            )
+        )
+        or 0
+    )
+    held = (
+        session.scalar(
+            select(func.count())
+            .select_from(LifecycleStage)
+            .where(LifecycleStage.workspace_id == workspace_id, LifecycleStage.rule == HELD_RULE)
+        )
+        or 0
+    )
+    return LifecycleSummary(as_of, {s: counts.get(s, 0) for s in STAGES}, changed, held)

@@ -1,0 +1,212 @@
+"""Lifecycle stages: each rule places the customers it describes, a stage is held for the
+minimum duration, history records every move, and re-running a day changes nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.db import session_scope
+from core.errors import InvalidInput
+from core.models import LifecycleStage, LifecycleTransition
+from core.settings import Settings
+from scoring.lifecycle import HELD_RULE, LifecycleConfig
+from scoring.lifecycle_job import write_lifecycle
+from tests.scoring.feature_rows import add_customer, workspace_id
+
+DAY = date(2026, 10, 1)
+
+# customer id -> (features and scores, expected stage, expected rule)
+CASES = {
+    "gone": (
+        {"orders_count": 4, "days_since_first_order": 400, "days_since_last_order": 200},
+        "churned",
+        "no_order_over_churn_days",
+    ),
+    "quiet": (
+        {"orders_count": 4, "days_since_first_order": 300, "days_since_last_order": 45},
+        "at_risk",
+        "no_order_over_risk_days",
+    ),
+    "risky": (
+        {
+            "orders_count": 4,
+            "days_since_first_order": 300,
+            "days_since_last_order": 5,
+            "churn_risk": 0.7,
+        },
+        "at_risk",
+        "high_churn_risk",
+    ),
+    "fading": (
+        {
+            "orders_count": 9,
+            "days_since_first_order": 300,
+            "days_since_last_order": 20,
+            "orders_90d": 1,
+            "orders_prev_90d": 4,
+            "engagement_trend": -0.8,
+        },
+        "at_risk",
+        "declining_orders_and_engagement",
+    ),
+    "fan": (
+        {
+            "orders_count": 30,
+            "days_since_first_order": 500,
+            "days_since_last_order": 3,
+            "composite": 50,
+        },
+        "advocacy",
+        "loyal_high_value",
+    ),
+    "shopper": (
+        {
+            "orders_count": 5,
+            "days_since_first_order": 200,
+            "days_since_last_order": 10,
+            "pricing_views_30d": 3,
+        },
+        "expansion",
+        "pricing_interest",
+    ),
+    "likely": (
+        {
+            "orders_count": 5,
+            "days_since_first_order": 200,
+            "days_since_last_order": 10,
+            "upgrade_propensity": 0.8,
+        },
+        "expansion",
+        "upgrade_likely",
+    ),
+    "growing": (
+        {
+            "orders_count": 5,
+            "days_since_first_order": 200,
+            "days_since_last_order": 10,
+            "orders_90d": 3,
+            "orders_prev_90d": 1,
+        },
+        "expansion",
+        "growing_orders",
+    ),
+    "newbie": (
+        {"orders_count": 1, "days_since_first_order": 3, "days_since_last_order": 3},
+        "activation",
+        "first_purchase_recent",
+    ),
+    "once": (
+        {"orders_count": 1, "days_since_first_order": 40, "days_since_last_order": 40},
+        "activation",
+        "single_purchase",
+    ),
+    "steady": (
+        {
+            "orders_count": 6,
+            "days_since_first_order": 300,
+            "days_since_last_order": 12,
+            "orders_90d": 2,
+            "orders_prev_90d": 2,
+        },
+        "retention",
+        "repeat_buyer",
+    ),
+    "browser": ({"pricing_views_30d": 1}, "consideration", "shopping_without_purchase"),
+    "carted": ({"open_cart_cents": 4900}, "consideration", "shopping_without_purchase"),
+    "stranger": ({}, "awareness", "no_purchase_signal"),
+}
+
+
+def _load(session, ws: str, day: date, cases: dict) -> None:
+    for customer_id, (values, _, _) in cases.items():
+        add_customer(session, ws, customer_id, day, **values)
+
+
+def _stages(session, ws: str) -> dict[str, tuple[str, str, date]]:
+    return {
+        s.customer_id: (s.stage, s.rule, s.since)
+        for s in session.scalars(select(LifecycleStage).where(LifecycleStage.workspace_id == ws))
+    }
+
+
+def check_rules_and_holds(settings: Settings) -> None:
+    with session_scope(settings) as session:
+        ws = workspace_id(session)
+        _load(session, ws, DAY, CASES)
+        summary = write_lifecycle(session, ws, DAY)
+        stages = _stages(session, ws)
+    for customer_id, (_, stage, rule) in CASES.items():
+        assert stages[customer_id] == (stage, rule, DAY), customer_id
+    assert summary.changed == len(CASES) and summary.held == 0
+    assert sum(summary.stages.values()) == len(CASES)
+
+    # Three days later the quiet customer would move on: held, by the minimum stage duration.
+    later = DAY + timedelta(days=3)
+    back = {"orders_count": 5, "days_since_first_order": 303, "days_since_last_order": 1}
+    with session_scope(settings) as session:
+        add_customer(session, ws, "quiet", later, **back)
+        summary = write_lifecycle(session, ws, later)
+        assert _stages(session, ws)["quiet"] == ("at_risk", HELD_RULE, DAY)
+    assert summary.changed == 0 and summary.held == 1
+
+    # A week after entering the stage, the move happens and history records it.
+    week = DAY + timedelta(days=7)
+    with session_scope(settings) as session:
+        add_customer(session, ws, "quiet", week, **back)
+        first = write_lifecycle(session, ws, week)
+    with session_scope(settings) as session:
+        again = write_lifecycle(session, ws, week)  # a re-run of the day changes nothing
+        stage = session.get(LifecycleStage, (ws, "quiet"))
+        moves = session.execute(
+            select(LifecycleTransition.stage, LifecycleTransition.previous_stage)
+            .where(LifecycleTransition.customer_id == "quiet")
+            .order_by(LifecycleTransition.entered_on)
+        ).all()
+    assert (stage.stage, stage.previous_stage, stage.since) == ("retention", "at_risk", week)
+    assert moves == [("at_risk", None), ("retention", "at_risk")]
+    assert first == again and first.changed == 1
+
+
+def test_rules_holds_and_history_on_sqlite(settings):
+    check_rules_and_holds(settings)
+
+
+@pytest.mark.postgres
+def test_rules_holds_and_history_on_postgres(tmp_path, postgres_url):
+    check_rules_and_holds(Settings(data_dir=tmp_path / "d", database_url=postgres_url))
+
+
+def test_thresholds_are_configurable(settings):
+    with session_scope(settings) as session:
+        ws = workspace_id(session)
+        _load(session, ws, DAY, {"quiet": CASES["quiet"]})
+        write_lifecycle(session, ws, DAY, LifecycleConfig(at_risk_after_days=60))
+        assert _stages(session, ws)["quiet"][0] == "retention"
+
+
+def test_no_minimum_duration_lets_a_stage_change_the_next_day(settings):
+    config = LifecycleConfig(min_stage_days=0)
+    with session_scope(settings) as session:
+        ws = workspace_id(session)
+        _load(session, ws, DAY, {"quiet": CASES["quiet"]})
+        write_lifecycle(session, ws, DAY, config)
+        add_customer(session, ws, "quiet", DAY, orders_count=5, days_since_last_order=1)
+        write_lifecycle(session, ws, DAY + timedelta(days=1), config)
+        assert _stages(session, ws)["quiet"][0] == "retention"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"at_risk_after_days": 200}, "lifecycle.at_risk_after_days"),
+        ({"at_risk_churn_risk": 1.5}, "lifecycle.at_risk_churn_risk"),
+        ({"min_stage_days": -1}, "lifecycle.min_stage_days"),
+    ],
+)
+def test_config_is_validated(change, field):
+    with pytest.raises(InvalidInput) as caught:
+        LifecycleConfig(**change)
+    assert caught.value.field == field
