@@ -109,3 +109,46 @@ def rfm(
     if out is not None:
         console.print(f"wrote {len(values):,} rows to {out}")
     sys.stdout.flush()
+
+
+@app.command("run")
+def run(
+    workspace: WorkspaceOption,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The day scored, YYYY-MM-DD; default today (UTC).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Recompute every score as one batch: RFM, features, propensities, lifecycle, segments."""
+    from core.clock import utcnow
+    from scoring.score_run import run_scores_for
+
+    day = parse_day(as_of, "--as-of") if as_of else utcnow().date()
+    report = run_scores_for(get_settings(), workspace, day)
+    stages = report.lifecycle.stages if report.lifecycle else {}
+    if as_json:
+        print_json_line(
+            {
+                "as_of": day.isoformat(),
+                "customers": report.customers,
+                "lifecycle": stages,
+                "propensities": report.propensities,
+                "segments": [_segment_json(s) for s in report.segments],
+                "seconds": {k: round(v, 3) for k, v in report.seconds.items()},
+            }
+        )
+        return
+    console.print(
+        f"scored {report.customers:,} customers as of {day} in "
+        f"{sum(report.seconds.values()):.1f} s ("
+        + ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items())
+        + ")"
+    )
+    table = Table(title="lifecycle stages", title_justify="left")
+    table.add_column("stage")
+    table.add_column("customers", justify="right")
+    for stage, count in stages.items():
+        table.add_row(stage, f"{count:,}")
+    console.print(table)
+    for line in _segment_lines(report.segments):
+        console.print(line)
