@@ -4,6 +4,7 @@ queries, then decide (the function the API and the CLI call)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -125,11 +126,20 @@ def load_context(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NbaOutcome:
+    customer_id: str
+    user_id: str | None
+    context: CustomerContext
+    decision: Decision
+
+
 def next_best_action(
     session: Session, workspace_id: str, customer_ref: str, now: datetime | None = None
-) -> Decision:
+) -> NbaOutcome:
     """The decision for a customer named by userId, email or id (the API's entry point)."""
     customer, _ = resolve_customer(session, workspace_id, customer_ref)
     inventory = inventory_of(session, workspace_id)
     now = now or utcnow()
-    return decide(load_context(session, workspace_id, customer.id, inventory, now), inventory, now)
+    context = load_context(session, workspace_id, customer.id, inventory, now)
+    return NbaOutcome(customer.id, customer.user_id, context, decide(context, inventory, now))

@@ -10,8 +10,9 @@ Pure: catalog statistics in, ranked candidates out. For a context product (or ca
 They are interleaved: two of the category, the best of each of the two complementary
 categories, the rest of the category, the rest of the complementary ones, then best sellers;
 without duplicates and never the context product itself (so the cached list still has
-alternatives after a customer's exclusions). A customer's own exclusions (in the cart, bought in the last N days) are applied after
-the cache, since the candidates of a context are the same for everyone that day.
+alternatives after a customer's exclusions). A customer's own exclusions (in the cart,
+bought in the last N days) are applied after the cache, since the candidates of a context
+are the same for everyone that day.
 """
 
 from __future__ import annotations
