@@ -260,6 +260,7 @@ def varied_population(builder: Builder, n: int, seed: int) -> list[str]:
                 "f": f,
                 "m": m,
                 "recency_days": features.get("days_since_last_order", 10),
+                "frequency": rng.choice([0, 1, 3]),
                 "monetary_cents": rng.choice([0, 5000, 123_456]),
             }
             if rng.random() < 0.05:
