@@ -80,6 +80,10 @@ def _summary_json(summary: RunSummary) -> dict[str, Any]:
     }
 
 
+def _customers(count: int) -> str:
+    return f"{count:,} customer" + ("" if count == 1 else "s")
+
+
 def _summary_line(summary: RunSummary) -> str:
     was = (
         "first compute"
@@ -87,7 +91,7 @@ def _summary_line(summary: RunSummary) -> str:
         else (f"was {summary.previous_population:,}")
     )
     line = (
-        f"{summary.segment}: {summary.population:,} customers ({was}; "
+        f"{summary.segment}: {_customers(summary.population)} ({was}; "
         f"+{summary.entered:,} entered, -{summary.exited:,} exited)"
     )
     if summary.drift_alert:
@@ -140,7 +144,7 @@ def create(
         print_json_line(_summary_json(summary))
     else:
         console.print(
-            f"created segment {summary.segment}: {summary.population:,} customers "
+            f"created segment {summary.segment}: {_customers(summary.population)} "
             f"(of {active:,} active) as of {summary.as_of}",
             markup=False,
         )
@@ -227,7 +231,7 @@ def preview(
             markup=False,
         )
         for customer in result.sample:
-            console.print(f"  {customer.label}\t{customer.id}", markup=False)
+            console.print(f"  {customer.label}  {customer.id}", markup=False)
     _warn(result.warnings)
 
 
@@ -262,7 +266,7 @@ def members(
         return
     for row in rows:
         console.print(
-            f"{row.customer.label}\t{row.customer.id}\tsince {row.entered_at:%Y-%m-%d %H:%M}",
+            f"{row.customer.label}  {row.customer.id}  since {row.entered_at:%Y-%m-%d %H:%M}",
             markup=False,
         )
     console.print(f"{len(rows):,} of {population or 0:,} members shown", markup=False)
@@ -301,6 +305,16 @@ def _explanation_json(result: Explanation) -> dict[str, Any]:
     }
 
 
+def _actual(field: str | None, value: Any) -> str:
+    from scoring.criteria_eval import LAST_ORDER_MISSING
+
+    if field == LAST_ORDER_MISSING:
+        if value is None:
+            return "no order yet"
+        return f"last order held: {json.dumps(value, ensure_ascii=False)}"
+    return "actual: " + ("missing" if value is None else json.dumps(value, ensure_ascii=False))
+
+
 def _print_explanation(result: Explanation) -> None:
     verdict = "IN" if result.in_segment else "OUT"
     who = result.customer
@@ -309,10 +323,7 @@ def _print_explanation(result: Explanation) -> None:
     for depth, check in result.check.flatten():
         mark = "pass" if check.passed else "FAIL"
         if check.kind == "condition":
-            actual = (
-                "missing" if check.actual is None else json.dumps(check.actual, ensure_ascii=False)
-            )
-            text = f"{check.label}  (actual: {actual})"
+            text = f"{check.label}  ({_actual(check.field, check.actual)})"
         else:
             text = check.label
         print_line(f"  {'  ' * depth}{mark}  {text}", markup=False)
