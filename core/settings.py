@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=0, ge=0, description="Threads for local embedding; 0 keeps torch's default."
     )
+    segment_quota: int = Field(
+        default=100,
+        ge=1,
+        description="Most segments one workspace may hold (the seed's guard against segment "
+        "explosion).",
+    )
 
     @field_validator("chroma_url", "embedding_base_url")
     @classmethod

@@ -41,6 +41,35 @@ def _days_postgres(element: whole_days_between, compiler: Any, **kw: Any) -> str
     )
 
 
+class days_between_dates(FunctionElement[int]):  # noqa: N801 - reads as SQL
+    """Calendar days from one DATE column to a later one: `later - earlier`."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "days_between_dates"
+
+    def __init__(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> None:
+        super().__init__(later, earlier)
+
+
+@compiles(days_between_dates, "sqlite")
+def _date_days_sqlite(element: days_between_dates, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"CAST(julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)}) AS INTEGER)"
+    )
+
+
+@compiles(days_between_dates, "postgresql")
+def _date_days_postgres(element: days_between_dates, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"(CAST({compiler.process(later, **kw)} AS DATE) - "
+        f"CAST({compiler.process(earlier, **kw)} AS DATE))"
+    )
+
+
 def dialect_insert(session: Session) -> Any:
     """The `insert` of the session's dialect, which has `on_conflict_do_nothing/update`."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert

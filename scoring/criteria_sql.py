@@ -1,0 +1,249 @@
+"""Criteria compiled to one SQL query (SQLAlchemy Core, SQLite and PostgreSQL alike), and
+one customer's field values read with the same expressions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import and_, literal, not_, or_, select, true
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.expression import ColumnElement, FromClause
+
+from core.errors import InvalidInput
+from core.models import (
+    CHANNELS,
+    ChannelConsent,
+    Customer,
+    CustomerCategory,
+    CustomerFeatures,
+    LifecycleStage,
+    PropensityScore,
+    RfmSnapshot,
+)
+from scoring.criteria import AllOf, AnyOf, Condition, Criterion, Not, fields_used, parse_criteria
+from scoring.criteria_eval import LAST_ORDER_MISSING
+from scoring.segment_fields import (
+    CONSENT_SOURCES,
+    CONSENT_TABLES,
+    FIELDS,
+    HAS_ORDER,
+    FieldType,
+    Source,
+)
+
+_JOIN_ORDER = (
+    Source.RFM,
+    Source.LIFECYCLE,
+    Source.PROPENSITY,
+    *(CONSENT_SOURCES[channel] for channel in CHANNELS),
+)
+
+
+def _onclause(source: Source) -> ColumnElement[bool]:
+    if source is Source.RFM:
+        return and_(
+            RfmSnapshot.workspace_id == Customer.workspace_id,
+            RfmSnapshot.customer_id == Customer.id,
+            RfmSnapshot.as_of == CustomerFeatures.as_of,
+        )
+    if source is Source.LIFECYCLE:
+        return and_(
+            LifecycleStage.workspace_id == Customer.workspace_id,
+            LifecycleStage.customer_id == Customer.id,
+        )
+    if source is Source.PROPENSITY:
+        return and_(
+            PropensityScore.workspace_id == Customer.workspace_id,
+            PropensityScore.customer_id == Customer.id,
+        )
+    channel = next(ch for ch, s in CONSENT_SOURCES.items() if s is source)
+    table = CONSENT_TABLES[channel]
+    return and_(
+        table.workspace_id == Customer.workspace_id,
+        table.customer_id == Customer.id,
+        table.channel == channel,
+    )
+
+
+_TABLES: dict[Source, Any] = {
+    Source.RFM: RfmSnapshot,
+    Source.LIFECYCLE: LifecycleStage,
+    Source.PROPENSITY: PropensityScore,
+    **{CONSENT_SOURCES[ch]: CONSENT_TABLES[ch] for ch in CHANNELS},
+}
+
+
+def customer_sources(sources: set[Source]) -> FromClause:
+    """Customers left-joined to their features and to the other sources named (one row each)."""
+    joined = Customer.__table__.outerjoin(
+        CustomerFeatures,
+        and_(
+            CustomerFeatures.workspace_id == Customer.workspace_id,
+            CustomerFeatures.customer_id == Customer.id,
+        ),
+    )
+    for source in _JOIN_ORDER:
+        if source in sources:
+            joined = joined.outerjoin(_TABLES[source], _onclause(source))
+    return joined
+
+
+def _categories_exist(categories: tuple[str, ...] | None, last_order: bool) -> ColumnElement[bool]:
+    bought = aliased(CustomerCategory)
+    query = select(literal(1)).where(
+        bought.workspace_id == Customer.workspace_id, bought.customer_id == Customer.id
+    )
+    if categories is not None:
+        query = query.where(bought.category.in_(categories))
+    if last_order:
+        query = query.where(bought.in_last_order.is_(True))
+    return query.correlate(Customer).exists()
+
+
+def condition_sql(condition: Condition) -> ColumnElement[bool]:
+    """One condition as a two-valued SQL boolean (never NULL, so NOT is plain negation)."""
+    spec = FIELDS[condition.field]
+    test, operand = condition.test, condition.operand
+    if spec.type is FieldType.CATEGORIES:
+        if condition.field == LAST_ORDER_MISSING:
+            return and_(HAS_ORDER, not_(_categories_exist(operand, last_order=True)))
+        if test == "exists":
+            present = _categories_exist(None, last_order=False)
+            return present if operand else not_(present)
+        hit = _categories_exist(operand, last_order=False)
+        return hit if test == "in" else not_(hit)
+    column = spec.column
+    assert column is not None
+    if test == "exists":
+        return column.is_not(None) if operand else column.is_(None)
+    comparison = {
+        "eq": lambda: column == operand,
+        "ne": lambda: column != operand,
+        "gt": lambda: column > operand,
+        "gte": lambda: column >= operand,
+        "lt": lambda: column < operand,
+        "lte": lambda: column <= operand,
+        "in": lambda: column.in_(operand),
+        "not_in": lambda: column.not_in(operand),
+    }[test]()
+    return and_(column.is_not(None), comparison)
+
+
+def criteria_sql(criterion: Criterion) -> ColumnElement[bool]:
+    """The whole tree as one SQL boolean over `customer_sources`."""
+    if isinstance(criterion, Condition):
+        return condition_sql(criterion)
+    if isinstance(criterion, Not):
+        return not_(criteria_sql(criterion.item))
+    parts = [criteria_sql(item) for item in criterion.items]
+    if isinstance(criterion, AllOf):
+        return and_(*parts)
+    assert isinstance(criterion, AnyOf)
+    return or_(*parts)
+
+
+def _consent_exists(channels: tuple[str, ...], status: str) -> ColumnElement[bool]:
+    consent = aliased(ChannelConsent)
+    return (
+        select(literal(1))
+        .where(
+            consent.workspace_id == Customer.workspace_id,
+            consent.customer_id == Customer.id,
+            consent.channel.in_(channels),
+            consent.status == status,
+        )
+        .correlate(Customer)
+        .exists()
+    )
+
+
+def consent_exclusion(channel: str | None, include_unsubscribed: bool) -> ColumnElement[bool]:
+    """True for customers the segment keeps: not unsubscribed from its channel or, without a
+    channel, not unsubscribed from every channel they have a consent record for."""
+    if include_unsubscribed:
+        return true()
+    if channel is not None:
+        return not_(_consent_exists((channel,), "revoked"))
+    return not_(
+        and_(_consent_exists(CHANNELS, "revoked"), not_(_consent_exists(CHANNELS, "granted")))
+    )
+
+
+def check_channel(channel: str | None, *, field: str = "channel") -> str | None:
+    if channel is not None and channel not in CHANNELS:
+        raise InvalidInput(
+            f"unknown channel {channel!r}", field=field, fix=f"use one of {', '.join(CHANNELS)}"
+        )
+    return channel
+
+
+def as_criterion(criteria: Criterion | Mapping[str, Any]) -> Criterion:
+    if isinstance(criteria, Condition | AllOf | AnyOf | Not):
+        return criteria
+    return parse_criteria(criteria)
+
+
+def segment_query(
+    workspace_id: str,
+    criteria: Criterion | Mapping[str, Any],
+    channel: str | None = None,
+    include_unsubscribed: bool = False,
+) -> Select[tuple[str]]:
+    """One SELECT of the ids (column `customer_id`) of the workspace's active customers who
+    meet the criteria and are not excluded for consent."""
+    criterion = as_criterion(criteria)
+    check_channel(channel)
+    sources = {FIELDS[name].source for name in fields_used(criterion)}
+    return (
+        select(Customer.id.label("customer_id"))
+        .select_from(customer_sources(sources))
+        .where(
+            Customer.workspace_id == workspace_id,
+            Customer.merged_into.is_(None),
+            criteria_sql(criterion),
+            consent_exclusion(channel, include_unsubscribed),
+        )
+    )
+
+
+def load_field_values(
+    session: Session, workspace_id: str, customer_id: str
+) -> dict[str, Any] | None:
+    """Every field's value for one customer, in one query; None if no such customer.
+
+    Scalars come from the same SQL expressions the segment query tests; the category sets are
+    gathered from the customer's customer_categories rows, joined in the same query.
+    """
+    scalars = [spec for spec in FIELDS.values() if spec.column is not None]
+    bought = aliased(CustomerCategory)
+    query = (
+        select(
+            Customer.id,
+            HAS_ORDER.label("has_order"),
+            bought.category,
+            bought.in_last_order,
+            *(spec.column.label(f"f{i}") for i, spec in enumerate(scalars)),  # type: ignore[union-attr]
+        )
+        .select_from(
+            customer_sources(set(Source)).outerjoin(
+                bought,
+                and_(
+                    bought.workspace_id == Customer.workspace_id, bought.customer_id == Customer.id
+                ),
+            )
+        )
+        .where(Customer.workspace_id == workspace_id, Customer.id == customer_id)
+    )
+    rows = session.execute(query).all()
+    if not rows:
+        return None
+    first = rows[0]
+    values: dict[str, Any] = {spec.name: first[4 + i] for i, spec in enumerate(scalars)}
+    categories = [(row[2], row[3]) for row in rows if row[2] is not None]
+    values["categories.purchased"] = frozenset(name for name, _ in categories)
+    values[LAST_ORDER_MISSING] = (
+        frozenset(name for name, last in categories if last) if first[1] else None
+    )
+    return values
