@@ -11,6 +11,7 @@ from core.clock import utcnow
 from core.models import ActionInventory
 from scoring.action_inventory import (
     Inventory,
+    default_inventory,
     load_inventory_file,
     parse_inventory,
 )
@@ -25,7 +26,7 @@ def validate_eligibility(criteria: object, path: str) -> None:
 
 @cache
 def _default() -> Inventory:
-    return _default()
+    return default_inventory(validate_eligibility)
 
 
 def inventory_of(session: Session, workspace_id: str) -> Inventory:

@@ -13,6 +13,8 @@ on). Windows are whole days ending with the as-of day, like RFM's.
 - preferred channel: the first channel the customer stated that they still consent to; else
   email when they consent to it and opened an email in 90 days; else the first consented of
   in-app, push, email, SMS; else none.
+- open cart: the value of carts still open and touched in the last 30 days (older ones are
+  abandoned for good, not purchase intent).
 - category affinity: spend per category ever; the top one and its share of spend; whether the
   last completed order held the category (`customer_categories.in_last_order`).
 """
@@ -56,6 +58,7 @@ from core.sql import whole_days_between
 from scoring.rfm import window_bounds
 
 INFERRED_CHANNEL_ORDER = ("in_app", "push", "email", "sms")
+OPEN_CART_DAYS = 30
 
 
 def _at(value: Any) -> ColumnElement[Any]:
@@ -173,7 +176,12 @@ def _cart_stats(workspace_id: str, end: Any) -> Any:
             func.sum(Cart.total_cents).label("open_cart_cents"),
             func.max(Cart.updated_at).label("open_cart_updated_at"),
         )
-        .where(Cart.workspace_id == workspace_id, Cart.status == "open", Cart.updated_at < _at(end))
+        .where(
+            Cart.workspace_id == workspace_id,
+            Cart.status == "open",
+            Cart.updated_at < _at(end),
+            Cart.updated_at >= _at(end - timedelta(days=OPEN_CART_DAYS)),
+        )
         .group_by(Cart.customer_id)
         .subquery("cart_stats")
     )

@@ -16,7 +16,7 @@ from core.models import CustomerTouch, EmailEvent, PropensityScore
 from scoring.action_inventory import Inventory
 from scoring.action_store import inventory_of
 from scoring.criteria import Criterion, parse_criteria
-from scoring.criteria_eval import evaluate
+from scoring.criteria_eval import LAST_ORDER_MISSING, evaluate
 from scoring.criteria_sql import load_field_values
 from scoring.nba import CustomerContext, Decision, Eligibility, Touch, decide
 from scoring.segments import resolve_customer
@@ -44,11 +44,23 @@ def eligibility_of(criterion: Criterion, values: Mapping[str, Any]) -> Eligibili
     """Passed or not and, if not, the first failing condition with the actual value."""
     check = evaluate(criterion, values)
     if check.passed:
-        return Eligibility(True)
+        passed = [
+            _reads(node)
+            for _, node in check.flatten()
+            if node.kind == "condition" and node.passed and node.field == LAST_ORDER_MISSING
+        ]
+        return Eligibility(True, "; ".join(passed))
     for _, node in check.flatten():
         if node.kind == "condition" and not node.passed and node.field is not None:
             return Eligibility(False, f"{node.label} (is {_shown(node.actual)})")
     return Eligibility(False, "eligibility criteria not met")
+
+
+def _reads(node: Any) -> str:
+    """A passed category condition as a person says it."""
+    missing = ", ".join(str(v) for v in (node.expected or ()))
+    bought = ", ".join(str(v) for v in (node.actual or ()))
+    return f"their last order ({bought}) had no {missing}"
 
 
 def _shown(value: Any) -> str:

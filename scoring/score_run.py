@@ -23,6 +23,8 @@ from scoring.lifecycle import LifecycleConfig
 from scoring.lifecycle_job import LifecycleSummary, write_lifecycle
 from scoring.rfm import RfmConfig
 from scoring.rfm_job import write_snapshot
+from scoring.segment_refresh import RunSummary, refresh
+from scoring.segments import list_all
 
 
 @dataclass
@@ -31,7 +33,7 @@ class ScoreRunReport:
     customers: int = 0
     lifecycle: LifecycleSummary | None = None
     propensities: int = 0
-    segments: list[Any] = field(default_factory=list)
+    segments: list[RunSummary] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -57,6 +59,11 @@ def run_scores(
     _timed(report, "features", lambda: write_features(session, workspace_id, as_of))
     report.lifecycle = _timed(
         report, "lifecycle", lambda: write_lifecycle(session, workspace_id, as_of, lifecycle)
+    )
+    report.segments = _timed(
+        report,
+        "segments",
+        lambda: [refresh(session, segment) for segment in list_all(session, workspace_id)],
     )
     return report
 

@@ -106,10 +106,9 @@ def recommend(
     as_json: JsonOption = False,
 ) -> None:
     """Products to recommend, each with why; cached per product context for the day."""
-    from scoring.segments import resolve_customer
-
     from core.db import session_scope
     from scoring.recommendations_job import recommend as run
+    from scoring.segments import resolve_customer
 
     if not 1 <= k <= 50:
         raise InvalidInput(f"must be between 1 and 50, got {k}", field="--k")

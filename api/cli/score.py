@@ -13,6 +13,7 @@ from rich.table import Table
 
 from api.cli.ingest import WorkspaceOption
 from api.cli.output import console, print_json_line
+from api.cli.segment import summary_json, summary_line
 from core.errors import InvalidInput
 from core.settings import get_settings
 
@@ -133,7 +134,7 @@ def run(
                 "customers": report.customers,
                 "lifecycle": stages,
                 "propensities": report.propensities,
-                "segments": [_segment_json(s) for s in report.segments],
+                "segments": [summary_json(s) for s in report.segments],
                 "seconds": {k: round(v, 3) for k, v in report.seconds.items()},
             }
         )
@@ -150,5 +151,5 @@ def run(
     for stage, count in stages.items():
         table.add_row(stage, f"{count:,}")
     console.print(table)
-    for line in _segment_lines(report.segments):
-        console.print(line)
+    for summary in report.segments:
+        console.print(summary_line(summary))

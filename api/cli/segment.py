@@ -63,7 +63,7 @@ def _warn(warnings: list[str]) -> None:
         err_console.print(f"warning: {warning}", markup=False)
 
 
-def _summary_json(summary: RunSummary) -> dict[str, Any]:
+def summary_json(summary: RunSummary) -> dict[str, Any]:
     return {
         "segment": summary.segment,
         "segment_id": summary.segment_id,
@@ -84,7 +84,7 @@ def _customers(count: int) -> str:
     return f"{count:,} customer" + ("" if count == 1 else "s")
 
 
-def _summary_line(summary: RunSummary) -> str:
+def summary_line(summary: RunSummary) -> str:
     was = (
         "first compute"
         if summary.previous_population is None
@@ -141,7 +141,7 @@ def create(
         summary = refresh(session, segment)
         active = segments.active_customers(session, ws.id)
     if as_json:
-        print_json_line(_summary_json(summary))
+        print_json_line(summary_json(summary))
     else:
         console.print(
             f"created segment {summary.segment}: {_customers(summary.population)} "
@@ -379,9 +379,9 @@ def refresh(
     summaries = refresh_segments(get_settings(), workspace, [name] if name else None)
     for summary in summaries:
         if as_json:
-            print_json_line(_summary_json(summary))
+            print_json_line(summary_json(summary))
         else:
-            console.print(_summary_line(summary), markup=False)
+            console.print(summary_line(summary), markup=False)
     if not summaries and not as_json:
         console.print("no segments; create one with `mcopilot segment create`", markup=False)
     warnings = list(dict.fromkeys(w for s in summaries for w in s.warnings))
@@ -418,9 +418,9 @@ def seed(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
     summaries = refresh_segments(settings, workspace, created) if created else []
     for summary in summaries:
         if as_json:
-            print_json_line(_summary_json(summary))
+            print_json_line(summary_json(summary))
         else:
-            console.print(_summary_line(summary), markup=False)
+            console.print(summary_line(summary), markup=False)
     if not created and not as_json:
         console.print("the example segments exist already", markup=False)
     _warn(list(dict.fromkeys(w for s in summaries for w in s.warnings)))

@@ -62,7 +62,7 @@ def _reference(session, workspace_id: str, as_of: date) -> tuple[dict, dict]:
             emails[e.customer_id].append(e)
     carts = defaultdict(list)
     for c in session.scalars(select(Cart)):
-        if c.status == "open" and c.updated_at < end:
+        if c.status == "open" and end - timedelta(days=30) <= c.updated_at < end:
             carts[c.customer_id].append(c)
     granted = defaultdict(set)
     for consent in session.scalars(select(ChannelConsent)):
