@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -115,15 +115,22 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
         session.close()
 
 
-def refresh_planner_statistics(session: Session) -> None:
-    """After a bulk write on SQLite, refresh the statistics its query planner reads.
+def refresh_planner_statistics(session: Session, tables: Sequence[str] = ()) -> None:
+    """After a bulk write, refresh the statistics the query planner reads (of these tables,
+    or of everything).
 
     Without them SQLite guesses, and for `id IN (...) AND workspace_id = ?` it picked the
     workspace index over the primary key: a scan of every chunk, 3 ms at 10,000 chunks.
-    PostgreSQL keeps its own statistics (autovacuum), so nothing is done there.
+    PostgreSQL's autovacuum comes too late for a query in the same job: right after a bulk
+    load it planned the customer features as nested loops, 45 s instead of 0.5 s for 300
+    customers. ANALYZE samples, so it costs little, and it runs inside the transaction.
     """
-    if session.get_bind().dialect.name == "sqlite":
+    if not tables:
         session.execute(text("ANALYZE"))
+        return
+    preparer = session.get_bind().dialect.identifier_preparer
+    for table in tables:
+        session.execute(text(f"ANALYZE {preparer.quote(table)}"))
 
 
 def table_names(engine: Engine) -> list[str]:

@@ -362,7 +362,7 @@ def after_commit(
         warnings.append(f"stale vectors stay until `mcopilot knowledge reindex`: {exc.one_line()}")
     try:
         indexes.rebuild_keywords(session, session.get_one(Workspace, workspace_id))
-        refresh_planner_statistics(session)
+        refresh_planner_statistics(session, ("documents", "chunks"))
         session.commit()
     except (OSError, SQLAlchemyError) as exc:
         session.rollback()

@@ -115,6 +115,6 @@ def generate_into(
             for table in tables:
                 columns = data.tables.get(table.name, {})
                 report.rows[table.name] = bulk_insert(session, table, columns) if columns else 0
-        refresh_planner_statistics(session)
+        refresh_planner_statistics(session, [t.name for t in tables])
     report.load_seconds = time.perf_counter() - started
     return report

@@ -46,6 +46,19 @@ from scoring.commerce_events import (
 from scoring.identity import Resolver
 from scoring.segment_messages import Page, Parsed, RowError, Track, parse_line
 
+LOADED_TABLES = (
+    "customers",
+    "customer_identities",
+    "channel_consents",
+    "events",
+    "email_events",
+    "orders",
+    "order_items",
+    "carts",
+    "cart_items",
+    "products",
+    "applied_promotions",
+)
 ID_BATCH = 500
 
 
@@ -92,7 +105,7 @@ def import_events(settings: Settings, workspace_slug: str, path: str | Path) -> 
     with session_scope(settings) as session:
         workspace = workspaces.get_or_raise(session, workspace_slug)
         load(session, workspace.id, valid, report)
-        refresh_planner_statistics(session)
+        refresh_planner_statistics(session, LOADED_TABLES)
     return report
 
 

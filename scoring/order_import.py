@@ -142,7 +142,7 @@ def import_orders(settings: Settings, workspace_slug: str, path: str | Path) -> 
             session, workspace.id, sorted({r.customer_id for r in rows})
         )
         upsert_orders(session, workspace.id, rows, customer_ids)
-        refresh_planner_statistics(session)
+        refresh_planner_statistics(session, ("customers", "orders"))
     report.loaded, report.customers_created = len(rows), created
     return report
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core import workspaces
-from core.db import session_scope
+from core.db import refresh_planner_statistics, session_scope
 from core.settings import Settings
 from scoring.features_job import write_features
 from scoring.lifecycle import LifecycleConfig
@@ -25,6 +25,10 @@ from scoring.rfm import RfmConfig
 from scoring.rfm_job import write_snapshot
 from scoring.segment_refresh import RunSummary, refresh
 from scoring.segments import list_all
+
+# Written just before the queries that read them: without fresh statistics PostgreSQL plans
+# the lifecycle and segment queries as nested loops over "empty" tables.
+WRITTEN_TABLES = ("rfm_snapshots", "customer_features", "customer_categories", "lifecycle_history")
 
 
 @dataclass
@@ -57,6 +61,7 @@ def run_scores(
         report, "rfm", lambda: write_snapshot(session, workspace_id, as_of, rfm or RfmConfig())
     )
     _timed(report, "features", lambda: write_features(session, workspace_id, as_of))
+    _timed(report, "statistics", lambda: refresh_planner_statistics(session, WRITTEN_TABLES))
     report.lifecycle = _timed(
         report, "lifecycle", lambda: write_lifecycle(session, workspace_id, as_of, lifecycle)
     )
