@@ -1,4 +1,5 @@
-"""`mcopilot demo`: the main job on the embedded default; ingest the demo brand, then search it."""
+"""`mcopilot demo`: the main job on the embedded default. Ingest the demo brand and search it;
+load demo customers, score them, and show a segment and a next best action."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from api.cli.output import BarProgress, console
 from core.errors import Conflict
 from core.settings import Settings, get_settings
 
+DEMO_CUSTOMERS = 5_000
+ORDERS_PER_CUSTOMER = 20
+DEMO_SEED = 42
 DEMO_QUERIES = (
     "What is the most we may discount a SaaS plan in a win-back offer?",
     "fintech customer case study results",
@@ -49,8 +53,12 @@ def register(app: typer.Typer) -> None:
 def demo(
     workspace: Annotated[str, typer.Option("--workspace", "-w", help="Workspace to use.")] = "demo",
     k: Annotated[int, typer.Option("--k", "-k", help="Results per query.")] = 3,
+    customers: Annotated[
+        int, typer.Option("--customers", help="Demo customers to generate (first run only).")
+    ] = DEMO_CUSTOMERS,
 ) -> None:
-    """Ingest the bundled demo brand (Brightloop) into a workspace and answer sample searches."""
+    """Ingest the demo brand (Brightloop) and search it; load, score and segment demo
+    customers and decide one customer's next best action."""
     from knowledge import DEMO_BRAND_DIR
     from retrieval.citations import format_citation
     from retrieval.ingest import ingest_path
@@ -83,3 +91,66 @@ def demo(
                 f"[dim]{result.score:.4f} via {'+'.join(result.retrievers)}[/]\n"
                 f"   {escape(snippet)}"
             )
+    _customers_segment_and_nba(settings, workspace, customers)
+
+
+def _customers_segment_and_nba(settings: Settings, workspace: str, customers: int) -> None:
+    """Demo customers (generated once per workspace), scored as of today; the VIP segment and
+    the next best action of its first at-risk member, else of its first member."""
+    from api.cli.nba import print_outcome
+    from api.cli.segment import summary_line
+    from core import workspaces
+    from core.clock import utcnow
+    from core.db import session_scope
+    from scoring.demo_loader import customer_data_count, generate_into
+    from scoring.nba_context import next_best_action
+    from scoring.score_run import run_scores
+    from scoring.segments import ensure_seed_segments, get_or_raise, members
+
+    with session_scope(settings) as session:
+        workspace_id = workspaces.get_or_raise(session, workspace).id
+        existing = customer_data_count(session, workspace_id)
+    console.rule("customers")
+    if existing:
+        console.print(f"{existing:,} demo customers already loaded")
+    else:
+        report = generate_into(
+            settings,
+            workspace,
+            customers=customers,
+            orders=customers * ORDERS_PER_CUSTOMER,
+            seed=DEMO_SEED,
+        )
+        console.print(
+            f"generated {report.rows.get('customers', 0):,} customers and "
+            f"{report.rows.get('orders', 0):,} orders in "
+            f"{report.generate_seconds + report.load_seconds:.1f} s"
+        )
+    with session_scope(settings) as session:
+        ensure_seed_segments(session, workspace_id)
+        run = run_scores(session, workspace_id, utcnow().date())
+    console.print(
+        f"scored {run.customers:,} customers in {sum(run.seconds.values()):.1f} s: "
+        + ", ".join(
+            f"{n} {stage}" for stage, n in (run.lifecycle.stages if run.lifecycle else {}).items()
+        )
+    )
+    for summary in run.segments:
+        console.print(summary_line(summary))
+    with session_scope(settings) as session:
+        vip = get_or_raise(session, workspace_id, "VIP")
+        churn_risk = {
+            m.customer.id
+            for m in members(session, get_or_raise(session, workspace_id, "Churn Risk"), limit=5000)
+        }
+        sample = members(session, vip, limit=200)
+        console.rule(f"segment VIP: {vip.population:,} customers, criteria {vip.criteria}")
+        for member in sample[:5]:
+            console.print(f"  {escape(member.customer.label)} since {member.entered_at:%Y-%m-%d}")
+        pick = next((m for m in sample if m.customer.id in churn_risk), None)
+        pick = pick or (sample[0] if sample else None)
+        if pick is None:
+            return
+        outcome = next_best_action(session, workspace_id, pick.customer.id)
+    console.rule("next best action")
+    print_outcome(outcome, show_blocked=False)

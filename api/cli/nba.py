@@ -64,7 +64,8 @@ def print_outcome(outcome: Any, *, show_blocked: bool = True) -> None:
         console.print("  no action passes the constraints today")
     for rank, action in enumerate(decision.actions, start=1):
         console.print(
-            f"  {rank}. [CONFIDENCE: {action.confidence:.0%}] {action.channel} — "
+            f"  {rank}. [CONFIDENCE: {action.confidence:.0%} | expected value {action.score:.1f}] "
+            f"{action.channel} — "
             f"{escape(action.title)} ({action.action_id})"
         )
         console.print(f"     {escape(action.rationale)}")
