@@ -149,6 +149,12 @@ class _Parser:
             items = [self.condition(spec, op, v, f"{path}.{op}") for op, v in value.items()]
             return items[0] if len(items) == 1 else AllOf(path, tuple(items))
         op = "in" if isinstance(value, list) else "eq"
+        if op not in spec.allowed_operators:
+            raise InvalidInput(
+                f"a list is not a value for {spec.name} ({spec.type})",
+                field=path,
+                fix=f"use one of {', '.join(spec.allowed_operators)}",
+            )
         return self.condition(spec, op, value, path)
 
     def condition(self, spec: Field, op: Any, value: Any, path: str) -> Condition:

@@ -33,6 +33,18 @@ from scoring.segment_fields import (
     Source,
 )
 
+#: What a segment query and a refresh read: their statistics must be fresh on PostgreSQL.
+SEGMENT_TABLES = (
+    "customers",
+    "customer_features",
+    "rfm_snapshots",
+    "lifecycle_stages",
+    "propensity_scores",
+    "channel_consents",
+    "customer_categories",
+    "segment_members",
+    "segment_changes",
+)
 _JOIN_ORDER = (
     Source.RFM,
     Source.LIFECYCLE,

@@ -22,7 +22,8 @@ from core.ids import new_id
 from core.models import DomainEvent, SegmentChange, SegmentDefinition, SegmentMember, SegmentRun
 from core.models.base import UTCDateTime
 from core.settings import Settings
-from scoring.criteria_sql import segment_query
+from core.statistics import analyze_stale
+from scoring.criteria_sql import SEGMENT_TABLES, segment_query
 from scoring.segments import (
     criteria_warnings,
     criterion_of,
@@ -101,6 +102,7 @@ def refresh(
     )
     criterion = criterion_of(segment)
     as_of = require_features(session, segment.workspace_id)
+    analyze_stale(session, SEGMENT_TABLES)
     run = SegmentRun(
         id=new_id("run"),
         segment_id=segment.id,
@@ -136,6 +138,8 @@ def refresh(
                 ),
             )
         )
+
+    analyze_stale(session, ("segment_changes",))
 
     def changed(change: str) -> Any:
         return select(SegmentChange.customer_id).where(

@@ -28,9 +28,10 @@ from core.models import (
     SegmentMember,
     Workspace,
 )
+from core.statistics import analyze_stale
 from scoring.criteria import Criterion, conditions, fields_used, parse_criteria
 from scoring.criteria_eval import Check, evaluate, matches, unsubscribed
-from scoring.criteria_sql import check_channel, load_field_values, segment_query
+from scoring.criteria_sql import SEGMENT_TABLES, check_channel, load_field_values, segment_query
 from scoring.segment_fields import FIELDS, FieldType, Source
 
 MAX_NAME = 100
@@ -397,6 +398,7 @@ def preview(
     criterion = parse_criteria(criteria)
     check_channel(channel, field="--channel")
     as_of = require_features(session, workspace_id)
+    analyze_stale(session, SEGMENT_TABLES)
     query = segment_query(workspace_id, criterion, channel, include_unsubscribed)
     population = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     sample = session.execute(

@@ -168,6 +168,11 @@ ALLOWED_PREFIX = "(allowed: all, any, not, rfm.recency_days, rfm.frequency"
         ),
         ({"cart.isOpen": "yes"}, 'criteria.cart.isOpen: must be true or false, got "yes"'),
         ({"customer.locale": 5}, "criteria.customer.locale: must be a string, got 5"),
+        (
+            {"cart.isOpen": [True]},
+            "criteria.cart.isOpen: a list is not a value for cart.isOpen (bool); use one of eq, "
+            "ne, exists",
+        ),
         ({"categories.top": " "}, "criteria.categories.top: must not be empty"),
         (
             {"engagement.trend": {"gt": float("nan")}},

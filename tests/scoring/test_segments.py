@@ -274,6 +274,7 @@ def test_refresh_refuses_a_workspace_without_features(settings):
 
 
 def test_create_validates_names_options_and_the_quota(settings):
+    assert settings.segment_quota == 100, "MCOPILOT_SEGMENT_QUOTA's default"
     workspace_id = new_workspace(settings)
     with session_scope(settings) as session:
         make(session, workspace_id, "VIP", {"rfm.composite": {"gte": 38}}, quota=2)
