@@ -6,7 +6,8 @@ and with "one customer" estimates a 20,000-customer segment query took 64 s inst
 66 ms. A table is stale when it was never analyzed, when its file grew by more than a fifth
 since the planner last counted its pages (seen at once, no statistics-collector lag), or
 when more than a fifth of its rows changed since the last analyze. SQLite plans well enough
-without (see `core.db.refresh_planner_statistics` for its case), so nothing is done there.
+without, so nothing is done there. (Bulk loaders analyze what they wrote outright with
+`core.db.refresh_planner_statistics`.)
 """
 
 from __future__ import annotations

@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core import workspaces
-from core.db import refresh_planner_statistics, session_scope
+from core.db import session_scope
 from core.settings import Settings
+from core.statistics import analyze_stale
 from scoring.features_job import write_features
 from scoring.lifecycle import LifecycleConfig
 from scoring.lifecycle_job import LifecycleSummary, write_lifecycle
@@ -61,7 +62,7 @@ def run_scores(
         report, "rfm", lambda: write_snapshot(session, workspace_id, as_of, rfm or RfmConfig())
     )
     _timed(report, "features", lambda: write_features(session, workspace_id, as_of))
-    _timed(report, "statistics", lambda: refresh_planner_statistics(session, WRITTEN_TABLES))
+    _timed(report, "statistics", lambda: analyze_stale(session, WRITTEN_TABLES))
     report.lifecycle = _timed(
         report, "lifecycle", lambda: write_lifecycle(session, workspace_id, as_of, lifecycle)
     )
