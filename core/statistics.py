@@ -23,6 +23,7 @@ GROWTH = 1.2
 SLACK_PAGES = 8
 CHANGED_SHARE = 0.2
 SLACK_ROWS = 500
+_ANALYZED = "core.statistics.analyzed"
 
 _STATE = text(
     """
@@ -51,9 +52,28 @@ def analyze_stale(session: Session, tables: Sequence[str]) -> list[str]:
     their names. A no-op outside PostgreSQL."""
     if session.get_bind().dialect.name != "postgresql":
         return []
+    # The activity counters are a snapshot taken once per transaction, so a table analyzed
+    # earlier in this transaction would still look modified: for those only the page count
+    # (from pg_class, which our own ANALYZE updated) decides.
+    transaction = session.get_transaction()
+    done = session.info.get(_ANALYZED)
+    if done is None or done[0] is not transaction:
+        done = (transaction, set())
+        session.info[_ANALYZED] = done
     rows = session.execute(_STATE, {"names": list(tables)}).all()
-    stale = [row.relname for row in rows if is_stale(*row[1:])]
+    stale = [
+        row.relname
+        for row in rows
+        if is_stale(
+            row.reltuples,
+            row.relpages,
+            row.pages,
+            0 if row.relname in done[1] else row.modified,
+            row.live,
+        )
+    ]
     quote = session.get_bind().dialect.identifier_preparer.quote
     for name in stale:
         session.execute(text(f"ANALYZE {quote(name)}"))
+        done[1].add(name)
     return stale
