@@ -18,10 +18,11 @@ from scoring.action_inventory import (
 
 
 def validate_eligibility(criteria: object, path: str) -> None:
-    """Eligibility criteria must be valid in the segment language."""
+    """Eligibility criteria must be valid in the segment language ({}: everyone)."""
     from scoring.criteria import parse_criteria
 
-    parse_criteria(criteria, root=path)
+    if criteria != {}:
+        parse_criteria(criteria, root=path)
 
 
 @cache

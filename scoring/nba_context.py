@@ -33,6 +33,7 @@ def eligibility_criteria(inventory: Inventory) -> dict[str, Criterion]:
         parsed = {
             a.id: parse_criteria(a.eligibility, root=f"{a.id}.eligibility")
             for a in inventory.actions
+            if a.eligibility  # none: everyone is eligible
         }
         if len(_parsed) > 64:
             _parsed.clear()
