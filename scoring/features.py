@@ -128,7 +128,7 @@ def _event_stats(workspace_id: str, end: Any) -> Any:
         select(
             Event.customer_id,
             _count_if(and_(pricing, since(7))).label("pricing_views_7d"),
-            _count_if(pricing).label("pricing_views_30d"),
+            _count_if(and_(pricing, since(30))).label("pricing_views_30d"),
             _count_if(and_(activity, since(30))).label("events_30d"),
             _count_if(and_(activity, ~since(30))).label("events_prev_30d"),
         )
