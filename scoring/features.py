@@ -33,6 +33,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -238,10 +239,17 @@ def category_stats_select(workspace_id: str, as_of: date) -> Select[Any]:
     )
 
 
-def features_select(workspace_id: str, as_of: date, categories: Any | None = None) -> Select[Any]:
+def features_select(
+    workspace_id: str,
+    as_of: date,
+    categories: Any | None = None,
+    *,
+    with_categories: bool = True,
+) -> Select[Any]:
     """One SELECT of every active customer's features as of the day. `categories` is a table
     or subquery shaped like `category_stats_select` (the stored `customer_categories`);
-    without it the category columns are computed inline."""
+    without it the category columns are computed inline. `with_categories=False` leaves the
+    costly category columns empty (NULL), for training matrices at past days."""
     _, end = window_bounds(as_of, 1)
     orders = _order_stats(workspace_id, end)
     promos = _promo_stats(workspace_id, end)
@@ -249,9 +257,9 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
     emails = _email_stats(workspace_id, end)
     carts = _cart_stats(workspace_id, end)
     consents = _consents(workspace_id, end)
-    if categories is None:
+    if with_categories and categories is None:
         categories = category_stats_select(workspace_id, as_of).subquery("categories")
-    top = _top_category(categories)
+    top = _top_category(categories) if with_categories else None
     day = literal(as_of, Date())
     orders_count = func.coalesce(orders.c.orders_count, 0)
     promo_orders = func.coalesce(promos.c.promo_orders, 0)
@@ -265,7 +273,7 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
         else_=cast(engagement_30d - engagement_prev, Float())
         / cast(engagement_30d + engagement_prev, Float()),
     )
-    return (
+    statement = (
         select(
             Customer.id.label("customer_id"),
             orders_count.label("orders_count"),
@@ -300,8 +308,8 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
             trend.label("engagement_trend"),
             carts.c.open_cart_cents,
             carts.c.open_cart_updated_at,
-            top.c.category.label("top_category"),
-            top.c.share.label("top_category_share"),
+            (top.c.category if top is not None else null()).label("top_category"),
+            (top.c.share if top is not None else null()).label("top_category_share"),
             _preferred_channel(consents, emails).label("preferred_channel"),
         )
         .select_from(Customer)
@@ -311,9 +319,11 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
         .outerjoin(emails, emails.c.customer_id == Customer.id)
         .outerjoin(carts, carts.c.customer_id == Customer.id)
         .outerjoin(consents, consents.c.customer_id == Customer.id)
-        .outerjoin(top, top.c.customer_id == Customer.id)
         .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
     )
+    if top is not None:
+        statement = statement.outerjoin(top, top.c.customer_id == Customer.id)
+    return statement
 
 
 def _top_category(categories: Any) -> Any:
