@@ -292,9 +292,11 @@ def features_select(
             func.coalesce(orders.c.orders_prev_90d, 0).label("orders_prev_90d"),
             func.coalesce(orders.c.spend_90d_cents, 0).label("spend_90d_cents"),
             func.coalesce(orders.c.lifetime_spend_cents, 0).label("lifetime_spend_cents"),
-            cast(
-                orders.c.lifetime_spend_cents / func.nullif(orders.c.orders_count, 0), BigInteger()
-            ).label("avg_order_cents"),
+            # integer / integer, which truncates on both databases (SQLAlchemy's `/` would
+            # divide as NUMERIC on PostgreSQL, and a cast back rounds)
+            cast(orders.c.lifetime_spend_cents, BigInteger())
+            .op("/", return_type=BigInteger())(func.nullif(orders.c.orders_count, 0))
+            .label("avg_order_cents"),
             promo_orders.label("promo_orders"),
             (cast(promo_orders, Float()) / func.nullif(orders_count, 0)).label("redeemed_ratio"),
             func.coalesce(events.c.pricing_views_7d, 0).label("pricing_views_7d"),

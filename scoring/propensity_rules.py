@@ -4,8 +4,8 @@ Deterministic points on the log-odds scale from the same features; the probabili
 sigmoid(base + sum of points), and each rule's points are its reason's weight.
 
 Churn (base -1.0):
-- recency: no completed order yet +1.5; no order for 180+ days +2.0, 90+ +1.2, 45+ +0.5;
-  an order in the last 14 days -1.0.
+- recency: no completed order yet +1.5; no order for 180+ days +2.0, 90+ +1.2, 45+ +0.5,
+  15+ -0.3; an order in the last 14 days -1.0 (so every churn score has a reason).
 - overdue (2+ orders): days since the last order 3x the usual gap or more +1.0, 1.5x +0.5,
   under 0.75x -0.5.
 - orders_trend: fewer orders in the last 90 days than the 90 before +0.5, more -0.5.
@@ -16,7 +16,7 @@ Churn (base -1.0):
 Upgrade (base -1.5):
 - pricing_views_7d: 2+ views +1.5, 1 view +0.8.
 - pricing_views_30d: a view 8-30 days back +0.4.
-- orders_90d: 3+ orders +0.8, 1-2 +0.3, none -0.8.
+- orders_90d: 3+ orders +0.8, 1-2 +0.3, none -0.8 (so every upgrade score has a reason).
 - spend_trend: recent orders average 1.25x the customer's overall average or more +0.4.
 - engagement_trend: rising +0.3, falling -0.3.
 - email_clicks: a click in 90 days +0.3.
@@ -64,7 +64,8 @@ def _churn(c: Columns, n: int) -> dict[str, np.ndarray]:
                 (d >= 180, 2.0),
                 (d >= 90, 1.2),
                 (d >= 45, 0.5),
-                (d <= 14, -1.0),
+                (d >= 15, -0.3),
+                (known, -1.0),
             ],
             n,
         ),
