@@ -452,10 +452,9 @@ CANDIDATES: dict[str, dict[str, int]] = {
 
 
 def columns_from_rows(rows: Sequence[Sequence[Any]], names: Sequence[str]) -> dict[str, Any]:
-    """Rows of a query as float columns (None -> NaN) keyed by name."""
-    if not rows:
-        return {name: np.zeros(0) for name in names}
-    return {name: np.array([row[i] for row in rows], dtype=float) for i, name in enumerate(names)}
+    """Rows of numbers (None for missing) as float columns (NaN) keyed by name."""
+    matrix = np.array(rows, dtype=float).reshape(len(rows), len(names))
+    return {name: matrix[:, i] for i, name in enumerate(names)}
 
 
 def input_matrix(columns: Columns, codes: Sequence[str]) -> np.ndarray:

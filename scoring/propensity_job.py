@@ -1,10 +1,10 @@
-"""Write every active customer's churn risk and upgrade propensity with reason codes, and read
-one customer's back.
+"""Write every active customer's churn risk and upgrade propensity; read one customer's back.
 
-Reads the stored `customer_features` (as of the day; `write_features` runs first, in the same
-transaction) in one query, scores them vectorized with the newest stored model per target
-(training first when there is none usable or it is older than `max_model_age_days`), and
-replaces the workspace's `propensity_scores` with one bulk insert. Nothing is committed here.
+Each score carries its reason codes. Reads the stored `customer_features` (as of the day;
+`write_features` runs first, in the same transaction) in one query, scores them vectorized
+with the newest stored model per target (training first when there is none usable or it is
+older than `max_model_age_days`), and replaces the workspace's `propensity_scores` with one
+bulk insert. Nothing is committed here.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core.bulk import bulk_insert
 from core.errors import Conflict
-from core.models import CustomerFeatures, PropensityModel, PropensityScore
+from core.models import Customer, CustomerFeatures, PropensityModel, PropensityScore
 from scoring.propensity_config import TARGETS, PropensityConfig
 from scoring.propensity_inputs import FEATURE_COLUMNS, columns_from_rows
 from scoring.propensity_reasons import top_reasons
@@ -113,12 +113,24 @@ def write_propensities(
         .where(CustomerFeatures.workspace_id == workspace_id)
         .order_by(CustomerFeatures.customer_id)
     ).all()
+    fix = "write the features for the day first (write_features), in the same run"
     stale = {row[1] for row in rows} - {as_of}
     if stale:
         raise Conflict(
             f"the stored customer features are as of {min(stale)}, not {as_of}",
             field="as_of",
-            fix="write the features for the day first (write_features), in the same run",
+            fix=fix,
+        )
+    active = session.scalar(
+        select(func.count())
+        .select_from(Customer)
+        .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
+    )
+    if active != len(rows):
+        raise Conflict(
+            f"the stored customer features cover {len(rows)} of {active} active customers",
+            field="as_of",
+            fix=fix,
         )
     models = current_models(session, workspace_id, as_of, config)
     columns = columns_from_rows([row[2:] for row in rows], FEATURE_COLUMNS)

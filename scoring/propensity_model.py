@@ -1,13 +1,12 @@
-"""A calibrated logistic regression: fitted with scikit-learn, stored as plain numbers, scored
-with numpy alone.
+"""A calibrated logistic regression, fitted with scikit-learn and scored with numpy alone.
 
-Fitting: unknown inputs are filled with the training mean, inputs are clipped to the training
-range and standardized; an L2 logistic regression is fitted; an input whose coefficient
-comes out against its expected direction is dropped and the rest refitted, until none is.
-Calibration is Platt scaling of out-of-fold decision values (stratified k-fold), so the
-probabilities are not the overconfident in-sample ones. Each input's contribution to a
-customer's log-odds is coefficient x standardized deviation from the training mean (after
-calibration's slope), which is what the reason codes rank.
+Stored as plain numbers (JSON). Fitting: unknown inputs are filled with the training mean,
+inputs are clipped to the training range and standardized; an L2 logistic regression is
+fitted; an input whose coefficient comes out against its expected direction is dropped and
+the rest refitted, until none is. Calibration is Platt scaling of out-of-fold decision values
+(stratified k-fold), so the probabilities are not the overconfident in-sample ones. Each
+input's contribution to a customer's log-odds is coefficient x standardized deviation from
+the training mean (times calibration's slope), which is what the reason codes rank.
 """
 
 from __future__ import annotations

@@ -31,23 +31,28 @@ def top_reasons(
     size = np.abs(contributions)
     order = np.argsort(-size, axis=1, kind="stable")[:, :k]
     chosen = np.take_along_axis(contributions, order, axis=1)
-    needed = {column for code in scored.codes for column in INPUTS[code].columns}
-    values = {name: columns[name].tolist() for name in needed}
-    order_list, chosen_list = order.tolist(), chosen.tolist()
     inputs = [INPUTS[code] for code in scored.codes]
+    lists = {name: columns[name].tolist() for spec in inputs for name in spec.columns}
+    inputs_columns = [[lists[name] for name in spec.columns] for spec in inputs]
+    # Texts depend on a few counts, so most customers share them: each is made once.
+    made: dict[tuple[Any, ...], tuple[str, Any]] = {}
     reasons: list[list[dict[str, Any]]] = []
-    for i in range(n):
+    for i, (picked, weights) in enumerate(zip(order.tolist(), chosen.tolist(), strict=True)):
         mine = []
-        for j, weight in zip(order_list[i], chosen_list[i], strict=True):
+        for j, weight in zip(picked, weights, strict=True):
             if abs(weight) < MIN_WEIGHT:
                 break
-            spec = inputs[j]
-            raw = {name: values[name][i] for name in spec.columns}
+            key = (j, *(values[i] for values in inputs_columns[j]))
+            words = made.get(key)
+            if words is None:
+                spec = inputs[j]
+                raw = dict(zip(spec.columns, key[1:], strict=True))
+                words = made[key] = (spec.text(raw, currency), spec.value(raw))
             mine.append(
                 {
-                    "code": spec.code,
-                    "text": spec.text(raw, currency),
-                    "value": spec.value(raw),
+                    "code": scored.codes[j],
+                    "text": words[0],
+                    "value": words[1],
                     "direction": "up" if weight > 0 else "down",
                     "weight": round(abs(weight), 3),
                 }

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from core import workspaces
 from core.db import session_scope
 from core.errors import Conflict
 from core.models import Customer, CustomerFeatures, PropensityModel, PropensityScore
@@ -173,7 +174,7 @@ def test_same_data_same_scores_and_models_are_reused_until_they_age(shop):
     assert stored_scores(settings, workspace_id) == first
 
 
-def test_stale_features_are_refused(shop):
+def test_stale_or_missing_features_are_refused(shop):
     settings, workspace_id = shop
     with session_scope(settings) as session:
         write_features(session, workspace_id, AS_OF)
@@ -183,6 +184,21 @@ def test_stale_features_are_refused(shop):
     ):
         write_propensities(session, workspace_id, AS_OF + timedelta(days=1))
     assert caught.value.field == "as_of"
+    with (
+        pytest.raises(Conflict, match="cover 0 of 1500 active customers"),
+        session_scope(settings) as session,
+    ):
+        session.execute(delete(CustomerFeatures))  # rolled back with the error
+        write_propensities(session, workspace_id, AS_OF)
+
+
+def test_an_empty_workspace_scores_nobody(settings):
+    with session_scope(settings) as session:
+        workspace, _ = workspaces.get_or_create(session, "empty")
+        summaries = train_models(session, workspace.id, AS_OF)
+        assert write_propensities(session, workspace.id, AS_OF) == 0
+    assert {s.source for s in summaries} == {"rules"}
+    assert summaries[0].metrics["rows"] == 0
 
 
 def test_one_customer_reads_back_with_a_headline_and_a_rationale(shop):
