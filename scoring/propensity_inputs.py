@@ -53,7 +53,7 @@ class Input:
 
 
 def _missing(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and np.isnan(x))
+    return x is None or x != x  # NaN is the only value unequal to itself
 
 
 def _int(x: Any) -> int:

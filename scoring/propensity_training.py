@@ -115,8 +115,8 @@ def _fit(window: Window, target: str, config: PropensityConfig) -> dict[str, Any
 
 def evaluate(
     train: Window, holdout: Window, target: str, config: PropensityConfig
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Fit at the train cutoff and score the held-out window: (parameters, metrics)."""
+) -> dict[str, Any]:
+    """Fit at the train cutoff; the model's and its peers' figures on the held-out window."""
     parameters = _fit(train, target, config)
     codes = parameters["inputs"]
     model = propensity_model.score(parameters, input_matrix(holdout.columns, codes))
@@ -128,10 +128,10 @@ def evaluate(
         "inputs": codes,
         "peers": {
             "rules": _figures(holdout.labels, rules.probability),
-            "constant": {**_figures(holdout.labels, constant), "auc": 0.5},
+            "constant": _figures(holdout.labels, constant),
         },
     }
-    return parameters, metrics
+    return metrics
 
 
 def train_target(
@@ -153,8 +153,7 @@ def train_target(
     }
     problem = shortage(train, config) or shortage(holdout, config)
     if problem is None:
-        _, held_out = evaluate(train, holdout, target, config)
-        metrics.update(held_out)
+        metrics.update(evaluate(train, holdout, target, config))
         parameters = _fit(holdout, target, config)
         metrics.update(fit_cutoff=holdout.cutoff.isoformat(), fit_rows=holdout.rows)
         source = "model"
@@ -165,9 +164,7 @@ def train_target(
         metrics.update(
             **_figures(holdout.labels, rules),
             reason=f"too little data: {problem}",
-            peers={"constant": {**_figures(holdout.labels, constant), "auc": 0.5}}
-            if rate is not None
-            else {},
+            peers={"constant": _figures(holdout.labels, constant)} if rate is not None else {},
         )
         parameters = rules_parameters()
         source = "rules"
