@@ -264,7 +264,19 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
     _consent_and_email(
         data, rng, workspace_id, customer_ids, archetype, signup, active_until, end_day
     )
-    _pricing_views(data, rng, workspace_id, customer_ids, user_ids, archetype, end_day, tag)
+    _pricing_views(
+        data,
+        rng,
+        workspace_id,
+        customer_ids,
+        user_ids,
+        archetype,
+        signup,
+        active_until,
+        (order_customer, ordered_at, total),
+        end_day,
+        tag,
+    )
     return data
 
 
@@ -425,22 +437,56 @@ def _pricing_views(
     customer_ids: np.ndarray,
     user_ids: np.ndarray,
     archetype: np.ndarray,
+    signup: np.ndarray,
+    active_until: np.ndarray,
+    orders: tuple[np.ndarray, np.ndarray, np.ndarray],
     end_day: np.datetime64,
     tag: str,
 ) -> None:
-    """Pricing-page views in the last 14 days: several for upgrade-ready customers (a fifth of
-    the regular and loyal), one now and then for others."""
+    """Pricing-page views ("Pricing" page events), about 3 per customer or fewer:
+
+    - before upgrades: 2 in 5 of the orders worth 1.5x or more of the customer's mean order
+      are preceded by 1-2 views in the 1-14 days before (the signal the upgrade model learns);
+    - noise: a few views at random days while the customer is active;
+    - intent today: several in the last 14 days for upgrade-ready customers (a fifth of the
+      regular and loyal), whose upgrade lies beyond the data's end.
+    """
     n = len(customer_ids)
+    order_customer, ordered_at, total = orders
+    per_customer = np.maximum(np.bincount(order_customer, minlength=n), 1)
+    mean_order = np.bincount(order_customer, weights=total, minlength=n) / per_customer
+    larger = total >= 1.5 * mean_order[order_customer]
+    signalled = np.flatnonzero(larger & (rng.random(len(total)) < 0.4))
+    repeats = 1 + (rng.random(len(signalled)) < 0.4)
+    before = np.repeat(signalled, repeats)
+    before_at = (
+        ordered_at[before].astype("datetime64[D]")
+        - rng.integers(1, 15, len(before)) * DAY
+        + rng.integers(8 * 3600, 22 * 3600, len(before)) * np.timedelta64(1, "s")
+    )
+    noise_who = np.repeat(np.arange(n), rng.poisson(0.2, n))
+    noise_day = signup[noise_who] + rng.random(len(noise_who)) * np.maximum(
+        active_until[noise_who] - signup[noise_who], 1
+    )
+    noise_at = (
+        end_day
+        + np.floor(noise_day).astype(np.int64) * DAY
+        + rng.integers(8 * 3600, 22 * 3600, len(noise_who)) * np.timedelta64(1, "s")
+    )
     engaged = np.isin(archetype, [ARCHETYPES.index("regular"), ARCHETYPES.index("loyal")])
     upgrade_ready = engaged & (rng.random(n) < 0.2)
     views = np.where(upgrade_ready, rng.integers(2, 6, n), (rng.random(n) < 0.05).astype(np.int64))
-    who = np.repeat(np.arange(n), views)
-    count = len(who)
-    at = (
+    recent_who = np.repeat(np.arange(n), views)
+    recent_at = (
         end_day
-        - rng.integers(1, 15, count) * DAY
-        + rng.integers(8 * 3600, 22 * 3600, count) * np.timedelta64(1, "s")
+        - rng.integers(1, 15, len(recent_who)) * DAY
+        + rng.integers(8 * 3600, 22 * 3600, len(recent_who)) * np.timedelta64(1, "s")
     )
+    who = np.concatenate([order_customer[before], noise_who, recent_who])
+    at = np.concatenate(
+        [before_at.astype("datetime64[s]"), noise_at.astype("datetime64[s]"), recent_at]
+    )
+    count = len(who)
     data.tables["events"] = {
         "workspace_id": [workspace_id] * count,
         "message_id": np.char.add(f"demo-{tag}-", np.arange(count).astype(str)),

@@ -35,6 +35,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    null,
     or_,
     select,
     true,
@@ -131,7 +132,7 @@ def _event_stats(workspace_id: str, end: Any) -> Any:
         select(
             Event.customer_id,
             _count_if(and_(pricing, since(7))).label("pricing_views_7d"),
-            _count_if(pricing).label("pricing_views_30d"),
+            _count_if(and_(pricing, since(30))).label("pricing_views_30d"),
             _count_if(and_(activity, since(30))).label("events_30d"),
             _count_if(and_(activity, ~since(30))).label("events_prev_30d"),
         )
@@ -246,10 +247,17 @@ def category_stats_select(workspace_id: str, as_of: date) -> Select[Any]:
     )
 
 
-def features_select(workspace_id: str, as_of: date, categories: Any | None = None) -> Select[Any]:
+def features_select(
+    workspace_id: str,
+    as_of: date,
+    categories: Any | None = None,
+    *,
+    with_categories: bool = True,
+) -> Select[Any]:
     """One SELECT of every active customer's features as of the day. `categories` is a table
     or subquery shaped like `category_stats_select` (the stored `customer_categories`);
-    without it the category columns are computed inline."""
+    without it the category columns are computed inline. `with_categories=False` leaves the
+    costly category columns empty (NULL), for training matrices at past days."""
     _, end = window_bounds(as_of, 1)
     orders = _order_stats(workspace_id, end)
     promos = _promo_stats(workspace_id, end)
@@ -257,9 +265,9 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
     emails = _email_stats(workspace_id, end)
     carts = _cart_stats(workspace_id, end)
     consents = _consents(workspace_id, end)
-    if categories is None:
+    if with_categories and categories is None:
         categories = category_stats_select(workspace_id, as_of).subquery("categories")
-    top = _top_category(categories)
+    top = _top_category(categories) if with_categories else None
     day = literal(as_of, Date())
     orders_count = func.coalesce(orders.c.orders_count, 0)
     promo_orders = func.coalesce(promos.c.promo_orders, 0)
@@ -273,7 +281,7 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
         else_=cast(engagement_30d - engagement_prev, Float())
         / cast(engagement_30d + engagement_prev, Float()),
     )
-    return (
+    statement = (
         select(
             Customer.id.label("customer_id"),
             orders_count.label("orders_count"),
@@ -292,9 +300,11 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
             func.coalesce(orders.c.orders_prev_90d, 0).label("orders_prev_90d"),
             func.coalesce(orders.c.spend_90d_cents, 0).label("spend_90d_cents"),
             func.coalesce(orders.c.lifetime_spend_cents, 0).label("lifetime_spend_cents"),
-            cast(
-                orders.c.lifetime_spend_cents / func.nullif(orders.c.orders_count, 0), BigInteger()
-            ).label("avg_order_cents"),
+            # integer / integer, which truncates on both databases (SQLAlchemy's `/` would
+            # divide as NUMERIC on PostgreSQL, and a cast back rounds)
+            cast(orders.c.lifetime_spend_cents, BigInteger())
+            .op("/", return_type=BigInteger())(func.nullif(orders.c.orders_count, 0))
+            .label("avg_order_cents"),
             promo_orders.label("promo_orders"),
             (cast(promo_orders, Float()) / func.nullif(orders_count, 0)).label("redeemed_ratio"),
             func.coalesce(events.c.pricing_views_7d, 0).label("pricing_views_7d"),
@@ -308,8 +318,8 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
             trend.label("engagement_trend"),
             carts.c.open_cart_cents,
             carts.c.open_cart_updated_at,
-            top.c.category.label("top_category"),
-            top.c.share.label("top_category_share"),
+            (top.c.category if top is not None else null()).label("top_category"),
+            (top.c.share if top is not None else null()).label("top_category_share"),
             _preferred_channel(consents, emails).label("preferred_channel"),
         )
         .select_from(Customer)
@@ -319,9 +329,11 @@ def features_select(workspace_id: str, as_of: date, categories: Any | None = Non
         .outerjoin(emails, emails.c.customer_id == Customer.id)
         .outerjoin(carts, carts.c.customer_id == Customer.id)
         .outerjoin(consents, consents.c.customer_id == Customer.id)
-        .outerjoin(top, top.c.customer_id == Customer.id)
         .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
     )
+    if top is not None:
+        statement = statement.outerjoin(top, top.c.customer_id == Customer.id)
+    return statement
 
 
 def _top_category(categories: Any) -> Any:

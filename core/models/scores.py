@@ -154,7 +154,7 @@ class PropensityScore(Base):
     churn_risk: Mapped[float] = mapped_column(Float)
     upgrade_propensity: Mapped[float] = mapped_column(Float)
     churn_reasons: Mapped[list[Any]] = mapped_column(
-        JSON, doc="Top drivers: [{code, value, direction, weight}], largest first."
+        JSON, doc="Top drivers: [{code, text, value, direction, weight}], largest first."
     )
     upgrade_reasons: Mapped[list[Any]] = mapped_column(JSON)
     churn_source: Mapped[str] = mapped_column(String(10), doc="model|rules")

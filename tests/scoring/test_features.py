@@ -121,6 +121,7 @@ def _reference(session, workspace_id: str, as_of: date) -> tuple[dict, dict]:
             "orders_prev_90d": sum(within(t, 180, 90) for t in times),
             "spend_90d_cents": sum(o.total_cents for o in mine if within(o.ordered_at, 90)),
             "lifetime_spend_cents": sum(o.total_cents for o in mine),
+            "avg_order_cents": sum(o.total_cents for o in mine) // len(mine) if mine else None,
             "promo_orders": promo,
             "redeemed_ratio": promo / len(mine) if mine else None,
             "pricing_views_7d": sum(within(e.timestamp, 7) for e in pricing),
