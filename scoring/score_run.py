@@ -1,8 +1,10 @@
 """`score run`: every score of a workspace recomputed as one batch, in one transaction.
 
 RFM snapshot, live features, propensities, lifecycle stages, then segment membership with
-diffs; each step one or a few set-based SQL statements, so the same code runs on SQLite and
-PostgreSQL and a failure anywhere leaves the previous scores in place.
+diffs; each step one or a few set-based SQL statements (propensities: one read of the feature
+matrix, scored with numpy, one bulk write), so the same code runs on SQLite and PostgreSQL
+and a failure anywhere leaves the previous scores in place. The propensity models are trained
+first when missing or older than their maximum age (30 days).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from core.statistics import analyze_stale
 from scoring.features_job import write_features
 from scoring.lifecycle import LifecycleConfig
 from scoring.lifecycle_job import LifecycleSummary, write_lifecycle
+from scoring.propensity_config import PropensityConfig
+from scoring.propensity_job import write_propensities
 from scoring.rfm import RfmConfig
 from scoring.rfm_job import write_snapshot
 from scoring.segment_refresh import RunSummary, refresh
@@ -56,6 +60,7 @@ def run_scores(
     *,
     rfm: RfmConfig | None = None,
     lifecycle: LifecycleConfig | None = None,
+    propensity: PropensityConfig | None = None,
 ) -> ScoreRunReport:
     report = ScoreRunReport(as_of)
     report.customers = _timed(
@@ -63,6 +68,12 @@ def run_scores(
     )
     _timed(report, "features", lambda: write_features(session, workspace_id, as_of))
     _timed(report, "statistics", lambda: analyze_stale(session, WRITTEN_TABLES))
+    report.propensities = _timed(
+        report,
+        "propensities",
+        lambda: write_propensities(session, workspace_id, as_of, propensity),
+    )
+    analyze_stale(session, ("propensity_scores",))
     report.lifecycle = _timed(
         report, "lifecycle", lambda: write_lifecycle(session, workspace_id, as_of, lifecycle)
     )
