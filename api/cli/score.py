@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from api.cli.ingest import WorkspaceOption
@@ -153,3 +154,51 @@ def run(
     console.print(table)
     for summary in report.segments:
         console.print(summary_line(summary))
+
+
+@app.command("show")
+def show(
+    customer: Annotated[str, typer.Argument(help="The customer's userId, email or id.")],
+    workspace: WorkspaceOption,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """One customer's scores explained: RFM, lifecycle stage and history, churn risk and
+    upgrade propensity with their reasons, segments."""
+    from dataclasses import asdict
+
+    from core import workspaces
+    from core.db import session_scope
+    from scoring.customer_scores import customer_scores
+
+    with session_scope(get_settings()) as session:
+        workspace_id = workspaces.get_or_raise(session, workspace).id
+        scores = customer_scores(session, workspace_id, customer)
+    if as_json:
+        print_json_line(asdict(scores))
+        return
+    name = scores.user_id or scores.customer_id
+    console.print(f"[bold]{escape(name)}[/]")
+    if scores.rfm:
+        rfm = scores.rfm
+        console.print(
+            f"RFM as of {rfm['as_of']}: recency {rfm['recency_days']} days, frequency "
+            f"{rfm['frequency']}, monetary {rfm['monetary']:,.2f}; R{rfm['r']} F{rfm['f']} "
+            f"M{rfm['m']}, composite {rfm['composite']}"
+        )
+    if scores.stage:
+        console.print(
+            f"lifecycle: {scores.stage} since {scores.stage_since} (rule {scores.stage_rule})"
+        )
+        for move in scores.history:
+            came = f" from {move.previous_stage}" if move.previous_stage else ""
+            console.print(f"  {move.entered_on}: {move.stage}{came} ({move.rule})")
+    p = scores.propensities
+    if p is not None:
+        console.print(f"{p.headline()} (as of {p.as_of}; {p.churn_source} / {p.upgrade_source})")
+        for label, reasons in (("churn", p.churn_reasons), ("upgrade", p.upgrade_reasons)):
+            for reason in reasons:
+                sign = "+" if reason.direction == "up" else "-"
+                console.print(f"  {label} {sign} {escape(reason.text)}")
+    if scores.rfm is None and scores.stage is None and p is None:
+        console.print(f"not scored yet; run `mcopilot score run -w {escape(workspace)}`")
+    console.print("segments: " + (", ".join(scores.segments) or "none"))

@@ -66,6 +66,17 @@ def test_score_run_nba_and_recommend(shop):
     printed = shop("nba", "customer1@example.com", "-w", "shop")
     assert printed.exit_code == 0 and "Next best action for C0000001" in printed.stdout
 
+    shown = shop("score", "show", "C0000001", "-w", "shop", "--json")
+    assert shown.exit_code == 0, shown.output
+    scores = json.loads(shown.stdout)
+    assert scores["user_id"] == "C0000001" and scores["rfm"]["as_of"] == AS_OF
+    assert (
+        scores["stage"] == decision["stage"] and scores["history"][-1]["stage"] == scores["stage"]
+    )
+    assert scores["propensities"]["churn_risk"] == pytest.approx(decision["churn_risk"])
+    assert scores["propensities"]["churn_reasons"], "every score carries reason codes"
+    assert "lifecycle:" in shop("score", "show", "C0000001", "-w", "shop").stdout
+
     recommended = shop("recommend", "C0000001", "-w", "shop", "--json", "-k", "3")
     assert recommended.exit_code == 0, recommended.output
     items = json.loads(recommended.stdout)["items"]
