@@ -26,9 +26,11 @@ the edge of two rules does not cycle between them; the stored rule then reads
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
+import yaml
 from sqlalchemy import and_, case, func, literal, or_
 from sqlalchemy.sql import ColumnElement
 
@@ -79,6 +81,33 @@ class LifecycleConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def load_lifecycle_config(path: Path) -> LifecycleConfig:
+    """Thresholds from a YAML mapping (any subset of LifecycleConfig's fields)."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", field="--lifecycle") from None
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0]
+        raise InvalidInput(f"not valid YAML: {first}", field="--lifecycle") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("must be a mapping of threshold: value", field="--lifecycle")
+    allowed = {f.name: f.type for f in fields(LifecycleConfig)}
+    for name, value in data.items():
+        if name not in allowed:
+            raise InvalidInput(
+                f"unknown threshold {name!r}; allowed: {', '.join(allowed)}",
+                field=f"lifecycle.{name}",
+            )
+        wanted = float if allowed[name] == "float" else int
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidInput(f"must be a number, got {value!r}", field=f"lifecycle.{name}")
+        if wanted is int and value != int(value):
+            raise InvalidInput(f"must be a whole number, got {value}", field=f"lifecycle.{name}")
+        data[name] = wanted(value)
+    return LifecycleConfig(**data)
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,14 +119,30 @@ def run(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="The day scored, YYYY-MM-DD; default today (UTC).")
     ] = None,
+    window_days: Annotated[
+        int, typer.Option("--window-days", help="RFM frequency and monetary window.")
+    ] = 180,
+    weights: Annotated[str, typer.Option("--weights", help="RFM R,F,M weights.")] = "4,3,3",
+    lifecycle: Annotated[
+        Path | None,
+        typer.Option(
+            "--lifecycle", help="YAML of lifecycle rule thresholds (scoring/lifecycle.py)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Recompute every score as one batch: RFM, features, propensities, lifecycle, segments."""
     from core.clock import utcnow
+    from scoring.lifecycle import load_lifecycle_config
+    from scoring.rfm import RfmConfig
     from scoring.score_run import run_scores_for
 
     day = parse_day(as_of, "--as-of") if as_of else utcnow().date()
-    report = run_scores_for(get_settings(), workspace, day)
+    rfm_config = RfmConfig(window_days=window_days, weights=parse_weights(weights))
+    lifecycle_config = load_lifecycle_config(lifecycle) if lifecycle else None
+    report = run_scores_for(
+        get_settings(), workspace, day, rfm=rfm_config, lifecycle=lifecycle_config
+    )
     stages = report.lifecycle.stages if report.lifecycle else {}
     if as_json:
         print_json_line(

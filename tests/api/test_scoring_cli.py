@@ -108,6 +108,8 @@ def test_actions_inventory_commands(shop, tmp_path):
         (("recommend", "C0000001", "-w", "shop", "--product", "NOPE"), "--product"),
         (("recommend", "C0000001", "-w", "shop", "-k", "0"), "--k"),
         (("score", "run", "-w", "shop", "--as-of", "31/10/2026"), "--as-of"),
+        (("score", "run", "-w", "shop", "--weights", "4,3"), "--weights"),
+        (("score", "run", "-w", "shop", "--lifecycle", "/nonexistent.yaml"), "--lifecycle"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(shop, args, field):

@@ -210,3 +210,28 @@ def test_config_is_validated(change, field):
     with pytest.raises(InvalidInput) as caught:
         LifecycleConfig(**change)
     assert caught.value.field == field
+
+
+def test_thresholds_load_from_yaml_with_named_errors(tmp_path):
+    from scoring.lifecycle import load_lifecycle_config
+
+    good = tmp_path / "lifecycle.yaml"
+    good.write_text("at_risk_after_days: 60\nat_risk_churn_risk: 0.7\nmin_stage_days: 14\n")
+    config = load_lifecycle_config(good)
+    assert (config.at_risk_after_days, config.at_risk_churn_risk, config.min_stage_days) == (
+        60,
+        0.7,
+        14,
+    )
+    for text, field in [
+        ("at_risk_after_dayz: 60\n", "lifecycle.at_risk_after_dayz"),
+        ("min_stage_days: soon\n", "lifecycle.min_stage_days"),
+        ("min_stage_days: 1.5\n", "lifecycle.min_stage_days"),
+        ("at_risk_after_days: 500\n", "lifecycle.at_risk_after_days"),
+        ("- a list\n", "--lifecycle"),
+    ]:
+        bad = tmp_path / "bad.yaml"
+        bad.write_text(text)
+        with pytest.raises(InvalidInput) as caught:
+            load_lifecycle_config(bad)
+        assert caught.value.field == field, text
