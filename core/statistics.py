@@ -5,9 +5,9 @@ compute), PostgreSQL still plans with the statistics of before until autovacuum 
 and with "one customer" estimates a 20,000-customer segment query took 64 s instead of
 66 ms. A table is stale when it was never analyzed, when its file grew by more than a fifth
 since the planner last counted its pages (seen at once, no statistics-collector lag), or
-when more than a fifth of its rows changed since the last analyze. SQLite plans well enough
-without, so nothing is done there. (Bulk loaders analyze what they wrote outright with
-`core.db.refresh_planner_statistics`.)
+when more than a fifth of its rows changed since the last analyze. SQLite keeps no such
+counters (see `analyze_stale`). Bulk loaders analyze what they wrote outright with
+`core.db.refresh_planner_statistics`.
 """
 
 from __future__ import annotations
@@ -49,17 +49,28 @@ def is_stale(reltuples: float, relpages: int, pages: int, modified: int, live: i
 
 def analyze_stale(session: Session, tables: Sequence[str]) -> list[str]:
     """ANALYZE those of the tables whose statistics are stale, in the session's transaction;
-    their names. A no-op outside PostgreSQL."""
-    if session.get_bind().dialect.name != "postgresql":
-        return []
-    # The activity counters are a snapshot taken once per transaction, so a table analyzed
-    # earlier in this transaction would still look modified: for those only the page count
-    # (from pg_class, which our own ANALYZE updated) decides.
+    their names. SQLite keeps no counters to tell, so there each table is analyzed once per
+    transaction (a full ANALYZE of the scoring tables at 100,000 customers takes 0.16 s and
+    turned a 1.0 s segment query, which the stale statistics drove from the wrong index, into
+    0.3 s)."""
+    session.connection()  # begin the transaction, so it is the one remembered
     transaction = session.get_transaction()
     done = session.info.get(_ANALYZED)
     if done is None or done[0] is not transaction:
         done = (transaction, set())
         session.info[_ANALYZED] = done
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    if session.get_bind().dialect.name == "sqlite":
+        fresh = [name for name in tables if name not in done[1]]
+        for name in fresh:
+            session.execute(text(f"ANALYZE {quote(name)}"))
+            done[1].add(name)
+        return fresh
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    # The activity counters are a snapshot taken once per transaction, so a table analyzed
+    # earlier in this transaction would still look modified: for those only the page count
+    # (from pg_class, which our own ANALYZE updated) decides.
     rows = session.execute(_STATE, {"names": list(tables)}).all()
     stale = [
         row.relname
@@ -72,7 +83,6 @@ def analyze_stale(session: Session, tables: Sequence[str]) -> list[str]:
             row.live,
         )
     ]
-    quote = session.get_bind().dialect.identifier_preparer.quote
     for name in stale:
         session.execute(text(f"ANALYZE {quote(name)}"))
         done[1].add(name)

@@ -1,4 +1,5 @@
-"""Planner statistics: stale tables are analyzed on PostgreSQL, nothing happens on SQLite."""
+"""Planner statistics: stale tables are analyzed on PostgreSQL, each table once per
+transaction on SQLite."""
 
 from __future__ import annotations
 
@@ -64,7 +65,12 @@ def test_stale_tables_are_analyzed_once_on_postgres(tmp_path, postgres_url):
         assert analyze_stale(session, ["customers"]) == []
 
 
-def test_nothing_is_analyzed_on_sqlite(settings):
+def test_sqlite_analyzes_each_table_once_per_transaction(settings):
     _load_customers(settings, 10)
     with session_scope(settings) as session:
-        assert analyze_stale(session, ["customers"]) == []
+        assert analyze_stale(session, ["customers"]) == ["customers"]
+        assert analyze_stale(session, ["customers", "orders"]) == ["orders"]
+        rows = session.execute(text("SELECT tbl, stat FROM sqlite_stat1")).all()
+        assert any(table == "customers" and stat.startswith("10") for table, stat in rows)
+    with session_scope(settings) as session:
+        assert analyze_stale(session, ["customers"]) == ["customers"]
