@@ -26,6 +26,7 @@ from core.models import (
     OrderItem,
     Product,
     Promotion,
+    RfmSnapshot,
 )
 from core.settings import Settings
 from scoring.demo_data import default_end, generate
@@ -66,7 +67,11 @@ def customer_data_count(session: Session, workspace_id: str) -> int:
 
 
 def delete_customer_data(session: Session, workspace_id: str) -> None:
-    """Every customer, order, cart, event and product of the workspace (children first)."""
+    """Every customer, order, cart, event and product of the workspace (children first), and
+    the RFM snapshots that score those customers. Deleted explicitly: the bulk session on
+    SQLite has foreign keys off, so nothing cascades, and the final foreign key check failed
+    on the snapshots of customers a smaller data set no longer has."""
+    session.execute(delete(RfmSnapshot).where(RfmSnapshot.workspace_id == workspace_id))
     for model in reversed(LOAD_ORDER):
         session.execute(delete(model).where(model.workspace_id == workspace_id))  # type: ignore[attr-defined]
 
