@@ -381,11 +381,12 @@ def _consent_and_email(
         (bounced, "bounce", 60),
         (unsubscribed, "unsubscribe", 4000),
     ]
+    campaign_ids = np.array([f"campaign-{c}" for c in range(CAMPAIGNS)])
     cols: dict[str, list] = {k: [] for k in ("customer_id", "campaign_id", "type", "occurred_at")}
     for mask, kind, seconds in parts:
         idx = np.flatnonzero(mask)
         cols["customer_id"].append(customer_ids[who[idx]])
-        cols["campaign_id"].append(np.char.add("campaign-", campaign[idx].astype(str)))
+        cols["campaign_id"].append(campaign_ids[campaign[idx]])
         cols["type"].append(np.full(len(idx), kind))
         cols["occurred_at"].append(sent_at[idx] + np.timedelta64(seconds, "s"))
     total = sum(len(a) for a in cols["type"])
@@ -396,9 +397,8 @@ def _consent_and_email(
     # Unsubscribes revoke email consent (the latest record wins).
     revoked = np.flatnonzero(unsubscribed)
     revoked_customers, first = np.unique(who[revoked], return_index=True)
-    revoked_set = set(revoked_customers.tolist())
     email_idx = np.flatnonzero(email_ok)
-    keep = np.array([i not in revoked_set for i in email_idx.tolist()], dtype=bool)
+    keep = ~np.isin(email_idx, revoked_customers)
     consent_rows["customer_id"][0] = customer_ids[email_idx[keep]]
     consent_rows["channel"][0] = np.full(int(keep.sum()), "email")
     consent_rows["status"][0] = np.full(int(keep.sum()), "granted")
