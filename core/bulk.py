@@ -1,25 +1,28 @@
-"""Bulk loading of many rows at once: `executemany` on SQLite, `COPY` on PostgreSQL.
-
-For generated and imported data sets of millions of rows, where an ORM insert per row would
-take minutes. Data comes by column: numpy arrays (datetime64 columns are UTC instants, written
-in the format SQLAlchemy itself uses) or lists of str, int, float, bool, None, dict or list
-(JSON).
-"""
+"""Bulk loads of millions of rows in one transaction: multi-row INSERTs on SQLite, COPY on PG."""
 
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, Table
+from sqlalchemy import Connection, Engine, Table
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import AddConstraint, Constraint, DropConstraint
 
-SQLITE_BATCH = 50_000
+from core.bulk_values import copy_text_values, sqlite_values
+from core.db import refresh_planner_statistics
+
+SQLITE_BATCH = 50_000  # rows turned into statement parameters at a time
+SQLITE_MAX_PARAMETERS = 999  # the lowest limit of any SQLite build (newer ones allow 32,766)
+SQLITE_CACHE_KIB = 256 * 1024  # page cache for the foreign key check, in KiB
+COPY_BATCH = 50_000  # rows per COPY write
+POSTGRES_BUILD_MEMORY = "256MB"  # per index build and foreign key validation
+LOADED_TABLES = "bulk_loaded_tables"  # session.info key: the tables bulk_insert wrote to
 
 
 @contextmanager
@@ -27,19 +30,34 @@ def bulk_session(engine: Engine) -> Iterator[Session]:
     """A session for one trusted bulk load, committed at the end or rolled back.
 
     On SQLite, foreign keys are verified once over the whole database before the commit
-    (`PRAGMA foreign_key_check`) instead of row by row, which halves the load time; a
-    violation rolls everything back. PostgreSQL checks as usual.
+    (`PRAGMA foreign_key_check`) instead of row by row, which takes 40% less time; a
+    violation rolls everything back. The check runs with a 256 MiB page cache (SQLite's
+    default is 2 MiB), which keeps the parent indexes it probes in memory: 2-3 times faster.
+    The connection's settings are restored before it goes back to the pool.
+
+    On PostgreSQL the transaction gets more memory for building indexes and validating
+    foreign keys (`indexes_and_keys_built_after`), and the tables loaded are vacuumed after
+    the commit. That marks their pages all-visible, so index-only scans skip the table: the
+    first RFM snapshot after loading 2M orders otherwise spent 5 s of its 8 s reading every
+    order row from the table to learn it was visible.
     """
     connection = engine.connect()
     sqlite = connection.dialect.name == "sqlite"
+    postgresql = connection.dialect.name == "postgresql"
     if sqlite:  # must happen outside a transaction to take effect
+        cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()
     session = Session(bind=connection, expire_on_commit=False)
     try:
+        if postgresql:
+            session.connection().exec_driver_sql(
+                f"SET LOCAL maintenance_work_mem = '{POSTGRES_BUILD_MEMORY}'"
+            )
         yield session
         if sqlite:
-            problems = session.connection().exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if problems:
                 table, _, parent, _ = problems[0]
                 raise IntegrityError(
@@ -52,42 +70,56 @@ def bulk_session(engine: Engine) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        loaded = session.info.get(LOADED_TABLES, [])
         session.close()
         if sqlite:
+            connection.exec_driver_sql(f"PRAGMA cache_size={cache_size}")
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()
         connection.close()
+    if postgresql and loaded:
+        with engine.connect() as maintenance:  # VACUUM cannot run in a transaction
+            maintenance.execution_options(isolation_level="AUTOCOMMIT")
+            maintenance.exec_driver_sql("VACUUM " + ", ".join(f'"{name}"' for name in loaded))
 
 
 @contextmanager
-def indexes_built_after(session: Session, tables: Sequence[Table]) -> Iterator[None]:
-    """On SQLite, drop the tables' secondary indexes for a bulk load and build them again at
-    the end (one sorted build beats millions of random index inserts); in the caller's
-    transaction, so a failure restores them. Elsewhere a no-op."""
+def indexes_and_keys_built_after(session: Session, tables: Sequence[Table]) -> Iterator[None]:
+    """Drop the tables' secondary indexes for a bulk load and build them again at the end: one
+    sorted build beats millions of index inserts. On PostgreSQL their primary keys too, and
+    every foreign key from or to them; keys added back validate all rows in one join instead
+    of a trigger query per row. Planner statistics are refreshed before that: without them,
+    PostgreSQL validated by an index probe per row, three times slower than a hash join.
+    In the caller's transaction, so a failure restores them all.
+
+    PostgreSQL holds these tables (and the ones their keys point at) locked until the commit,
+    and the indexes of rows already there are built again too.
+    """
     connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        yield
-        return
     indexes = [index for table in tables for index in table.indexes]
+    primary: list[Constraint] = []
+    foreign: list[Constraint] = []
+    if connection.dialect.name == "postgresql" and tables:
+        primary = [table.primary_key for table in tables]
+        names = {table.name for table in tables}
+        foreign = [
+            key
+            for table in tables[0].metadata.sorted_tables
+            for key in table.foreign_key_constraints
+            if table.name in names or key.referred_table.name in names
+        ]
+    for constraint in foreign + primary:
+        connection.execute(DropConstraint(constraint))
     for index in indexes:
         index.drop(connection)
     yield
+    for constraint in primary:
+        connection.execute(AddConstraint(constraint))
     for index in indexes:
         index.create(connection)
-
-
-def _column(values: Sequence[Any] | np.ndarray, dialect: str) -> list[Any]:
-    """One column as a list of values the driver takes as they are."""
-    if isinstance(values, np.ndarray):
-        if np.issubdtype(values.dtype, np.datetime64):
-            text = np.datetime_as_string(values.astype("datetime64[us]"), unit="us")
-            if dialect == "sqlite":
-                return np.char.replace(text, "T", " ").tolist()
-            return np.char.add(text, "+00:00").tolist()
-        return values.tolist()
-    if values and isinstance(values[0], dict | list):
-        return [json.dumps(v) for v in values]
-    return list(values)
+    refresh_planner_statistics(session, [table.name for table in tables])
+    for constraint in foreign:
+        connection.execute(AddConstraint(constraint))
 
 
 @contextmanager
@@ -106,7 +138,12 @@ def _no_cyclic_gc() -> Iterator[None]:
 def bulk_insert(
     session: Session, table: Table, columns: Mapping[str, Sequence[Any] | np.ndarray]
 ) -> int:
-    """Insert the rows made by zipping the columns, in the session's transaction; the count."""
+    """Insert the rows made by zipping the columns, in the session's transaction; the count.
+
+    For generated and imported data sets, where an ORM insert per row would take minutes.
+    Columns are numpy arrays (datetime64 ones are UTC instants) or lists of str, int, float,
+    bool, None, dict or list (JSON); `core.bulk_values` converts them.
+    """
     with _no_cyclic_gc():
         return _bulk_insert(session, table, columns)
 
@@ -117,30 +154,101 @@ def _bulk_insert(
     session.flush()
     connection = session.connection()
     dialect = connection.dialect.name
-    names = list(columns)
     lengths = {len(v) for v in columns.values()}
     if len(lengths) > 1:
         raise ValueError(f"columns of {table.name} differ in length: {sorted(lengths)}")
     count = lengths.pop() if lengths else 0
     if not count:
         return 0
-    data = [_column(columns[name], dialect) for name in names]
-    raw = connection.connection.driver_connection
-    quoted = ", ".join(f'"{n}"' for n in names)
-    if dialect == "postgresql":
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy,
-        ):
-            for row in zip(*data, strict=True):
-                copy.write_row(row)
-        return count
-    if dialect != "sqlite":
+    if dialect not in ("postgresql", "sqlite"):
         raise NotImplementedError(f"bulk_insert has no path for {dialect}")
-    statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({", ".join("?" for _ in names)})'
-    cursor = raw.cursor()
-    rows = list(zip(*data, strict=True))
-    for i in range(0, count, SQLITE_BATCH):
-        cursor.executemany(statement, rows[i : i + SQLITE_BATCH])
-    cursor.close()
+    loaded = session.info.setdefault(LOADED_TABLES, [])
+    if table.name not in loaded:
+        loaded.append(table.name)
+    if dialect == "postgresql":
+        columns = _with_sequence_ids(connection, table, columns, count)
+    names = list(columns)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    raw = connection.connection.driver_connection
+    if dialect == "postgresql":
+        _copy(raw, f'COPY "{table.name}" ({quoted}) FROM STDIN', [columns[n] for n in names])
+    else:
+        statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES '
+        _insert_many(raw, statement, [columns[n] for n in names])
     return count
+
+
+def _with_sequence_ids(
+    connection: Connection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any] | np.ndarray],
+    count: int,
+) -> Mapping[str, Sequence[Any] | np.ndarray]:
+    """The columns and, when they leave out the integer key a sequence fills (order_items.id),
+    that key: `count` ids drawn from the sequence in one call, so COPY does not call nextval()
+    per row (a third of loading order items). The table is locked against inserts first, so
+    no one else draws from its sequence in between."""
+    key = table.autoincrement_column
+    if key is None or key.name in columns:
+        return columns
+    sequence = connection.exec_driver_sql(
+        "SELECT pg_get_serial_sequence(%(table)s, %(column)s)",
+        {"table": f'"{table.name}"', "column": key.name},
+    ).scalar()
+    if sequence is None:
+        return columns
+    connection.exec_driver_sql(f'LOCK TABLE "{table.name}" IN SHARE ROW EXCLUSIVE MODE')
+    last = connection.exec_driver_sql(
+        "SELECT setval(%(sequence)s, nextval(%(sequence)s) + %(count)s - 1)",
+        {"sequence": sequence, "count": count},
+    ).scalar()
+    return {key.name: np.arange(last - count + 1, last + 1), **columns}
+
+
+def _copy(raw: Any, statement: str, columns: list[Sequence[Any] | np.ndarray]) -> None:
+    """COPY in text format, its lines joined in C (`str.join`) rather than formatted value by
+    value (`Copy.write_row`), which was 3-4 times slower. Batch by batch, so the server parses
+    one while the next is made."""
+    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+        for start in range(0, len(columns[0]), COPY_BATCH):
+            batch = [copy_text_values(column[start : start + COPY_BATCH]) for column in columns]
+            copy.write("\n".join(map("\t".join, zip(*batch, strict=True))) + "\n")
+
+
+def _same_text(values: list[Any]) -> bool:
+    """Whether every value is the first one, a str (a workspace id on every row, say)."""
+    first = values[0]
+    return isinstance(first, str) and values.count(first) == len(values)
+
+
+def _insert_many(raw: Any, statement: str, columns: list[Sequence[Any] | np.ndarray]) -> None:
+    """`executemany` of INSERTs of many rows each, so the sqlite3 driver's cost per statement
+    (reset, step, the GIL released and taken) is paid once per hundred-odd rows, not per row.
+    A text column with one value on every row is bound once per statement (`?1` in each row),
+    which saves a quarter of the binding on a typical table."""
+    values = [sqlite_values(column) for column in columns]
+    shared_at = [i for i, column in enumerate(values) if _same_text(column)][: len(values) - 1]
+    varying_at = [i for i in range(len(values)) if i not in shared_at]
+    shared = [values[i][0] for i in shared_at]
+    per_statement = max(1, (SQLITE_MAX_PARAMETERS - len(shared)) // len(varying_at))
+
+    def insert(rows: int) -> str:
+        numbers = {i: n for n, i in enumerate(shared_at, start=1)}
+        tuples = []
+        for row in range(rows):
+            first = len(shared) + row * len(varying_at) + 1
+            numbers.update({i: first + k for k, i in enumerate(varying_at)})
+            tuples.append(f"({', '.join(f'?{numbers[i]}' for i in range(len(values)))})")
+        return statement + ", ".join(tuples)
+
+    many = insert(per_statement)
+    step = per_statement * len(varying_at)
+    cursor = raw.cursor()
+    for start in range(0, len(values[0]), SQLITE_BATCH):
+        batch = [values[i][start : start + SQLITE_BATCH] for i in varying_at]
+        flat = list(chain.from_iterable(zip(*batch, strict=True)))
+        whole = len(flat) - len(flat) % step
+        cursor.executemany(many, [shared + flat[j : j + step] for j in range(0, whole, step)])
+        if whole < len(flat):
+            cursor.execute(insert((len(flat) - whole) // len(varying_at)), shared + flat[whole:])
+    cursor.close()

@@ -93,7 +93,7 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
             product_ids.append(f"SKU-{c}{p:02d}")
             product_category.append(c)
             product_price.append(int(rng.integers(low // 100, high // 100)) * 100 - 1)
-    product_ids_arr = np.array(product_ids)
+    product_ids_arr = np.array(product_ids, dtype=object)
     product_price_arr = np.array(product_price, dtype=np.int64)
     data.tables["products"] = {
         "workspace_id": [workspace_id] * len(product_ids),
@@ -128,7 +128,10 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
     )
     favourite = rng.integers(0, len(CATEGORIES), n)
     discount_sensitive = rng.random(n) < 0.25
-    customer_ids = np.char.add(f"cus_{tag}", np.char.zfill(np.arange(n).astype(str), 8))
+    # Ids and text repeated across rows are object arrays of shared str: a fraction of the
+    # memory of fixed-width unicode, and the loader passes them on without a new str per row.
+    digits = np.char.zfill(np.arange(n).astype(str), 8)
+    customer_ids = np.char.add(f"cus_{tag}", digits).astype(object)
     user_ids = np.char.add("C", np.char.zfill(np.arange(n).astype(str), 7))
     emails = np.char.add(np.char.add("customer", np.arange(n).astype(str)), "@example.com")
     signup_at = (
@@ -173,7 +176,7 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
     )
     order_sort = np.argsort(ordered_at, kind="stable")
     order_customer, ordered_at = order_customer[order_sort], ordered_at[order_sort]
-    order_ids = np.char.add("O", np.char.zfill(np.arange(m).astype(str), 8))
+    order_ids = np.char.add("O", np.char.zfill(np.arange(m).astype(str), 8)).astype(object)
     status = rng.choice(len(STATUSES), size=m, p=STATUS_SHARES)
 
     # Items: 1-4 per order, 60% from the customer's favourite category.
@@ -229,7 +232,7 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
         "id": order_ids,
         "customer_id": customer_ids[order_customer],
         "ordered_at": ordered_at,
-        "status": np.array(STATUSES)[status],
+        "status": np.array(STATUSES, dtype=object)[status],
         "total_cents": total,
         "currency": ["USD"] * m,
     }
@@ -244,7 +247,9 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
     data.tables["applied_promotions"] = {
         "workspace_id": [workspace_id] * len(promoted_index),
         "order_id": order_ids[promoted_index],
-        "promotion_code": np.array([code for code, _ in PROMOTIONS])[promo[promoted_index]],
+        "promotion_code": np.array([code for code, _ in PROMOTIONS], dtype=object)[
+            promo[promoted_index]
+        ],
         "discount_cents": discount[promoted_index],
     }
     _carts(
@@ -393,12 +398,13 @@ def _consent_and_email(
         (bounced, "bounce", 60),
         (unsubscribed, "unsubscribe", 4000),
     ]
+    campaign_ids = np.array([f"campaign-{c}" for c in range(CAMPAIGNS)], dtype=object)
     cols: dict[str, list] = {k: [] for k in ("customer_id", "campaign_id", "type", "occurred_at")}
     for mask, kind, seconds in parts:
         idx = np.flatnonzero(mask)
         cols["customer_id"].append(customer_ids[who[idx]])
-        cols["campaign_id"].append(np.char.add("campaign-", campaign[idx].astype(str)))
-        cols["type"].append(np.full(len(idx), kind))
+        cols["campaign_id"].append(campaign_ids[campaign[idx]])
+        cols["type"].append(np.full(len(idx), kind, dtype=object))
         cols["occurred_at"].append(sent_at[idx] + np.timedelta64(seconds, "s"))
     total = sum(len(a) for a in cols["type"])
     data.tables["email_events"] = {
@@ -408,9 +414,8 @@ def _consent_and_email(
     # Unsubscribes revoke email consent (the latest record wins).
     revoked = np.flatnonzero(unsubscribed)
     revoked_customers, first = np.unique(who[revoked], return_index=True)
-    revoked_set = set(revoked_customers.tolist())
     email_idx = np.flatnonzero(email_ok)
-    keep = np.array([i not in revoked_set for i in email_idx.tolist()], dtype=bool)
+    keep = ~np.isin(email_idx, revoked_customers)
     consent_rows["customer_id"][0] = customer_ids[email_idx[keep]]
     consent_rows["channel"][0] = np.full(int(keep.sum()), "email")
     consent_rows["status"][0] = np.full(int(keep.sum()), "granted")

@@ -10,8 +10,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from core import workspaces
-from core.bulk import bulk_insert, bulk_session, indexes_built_after
-from core.db import get_engine, refresh_planner_statistics, session_scope
+from core.bulk import bulk_insert, bulk_session, indexes_and_keys_built_after
+from core.db import get_engine, session_scope
 from core.errors import Conflict, InvalidInput
 from core.models import (
     AppliedPromotion,
@@ -26,6 +26,7 @@ from core.models import (
     OrderItem,
     Product,
     Promotion,
+    RfmSnapshot,
 )
 from core.settings import Settings
 from scoring.demo_data import default_end, generate
@@ -66,7 +67,11 @@ def customer_data_count(session: Session, workspace_id: str) -> int:
 
 
 def delete_customer_data(session: Session, workspace_id: str) -> None:
-    """Every customer, order, cart, event and product of the workspace (children first)."""
+    """Every customer, order, cart, event and product of the workspace (children first), and
+    the RFM snapshots that score those customers. Deleted explicitly: the bulk session on
+    SQLite has foreign keys off, so nothing cascades, and the final foreign key check failed
+    on the snapshots of customers a smaller data set no longer has."""
+    session.execute(delete(RfmSnapshot).where(RfmSnapshot.workspace_id == workspace_id))
     for model in reversed(LOAD_ORDER):
         session.execute(delete(model).where(model.workspace_id == workspace_id))  # type: ignore[attr-defined]
 
@@ -111,10 +116,9 @@ def generate_into(
         if existing:
             delete_customer_data(session, workspace.id)
         tables = [model.__table__ for model in LOAD_ORDER]  # type: ignore[attr-defined]
-        with indexes_built_after(session, tables):
+        with indexes_and_keys_built_after(session, tables):
             for table in tables:
                 columns = data.tables.get(table.name, {})
                 report.rows[table.name] = bulk_insert(session, table, columns) if columns else 0
-        refresh_planner_statistics(session, [t.name for t in tables])
     report.load_seconds = time.perf_counter() - started
     return report

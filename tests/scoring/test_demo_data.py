@@ -141,3 +141,20 @@ def test_bulk_session_checks_foreign_keys_before_commit(settings):
     assert count(settings, Order) == 5
     with session_scope(settings) as session:
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_replace_after_an_rfm_snapshot_drops_the_snapshot_too(request, tmp_path, backend):
+    from core.models import RfmSnapshot
+    from scoring.rfm_job import snapshot_rfm
+
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    generate_into(
+        settings, "demo", customers=50, orders=300, seed=2, end=END, create_workspace=True
+    )
+    snapshot_rfm(settings, "demo", END.date())
+    generate_into(settings, "demo", customers=20, orders=100, seed=3, end=END, replace=True)
+    assert count(settings, Customer) == 20 and count(settings, RfmSnapshot) == 0
