@@ -119,20 +119,7 @@ def write_lifecycle(
         )
         .outerjoin(previous, previous.c.customer_id == CustomerFeatures.customer_id)
         .where(CustomerFeatures.workspace_id == workspace_id)
-        .cte("decided")
-    )
-    session.execute(
-        insert(history).from_select(
-            ["workspace_id", "customer_id", "stage", "previous_stage", "rule", "entered_on"],
-            select(
-                literal(workspace_id),
-                decided.c.customer_id,
-                decided.c.stage,
-                decided.c.previous,
-                decided.c.rule,
-                literal(as_of),
-            ).where(decided.c.changed),
-        )
+        .subquery("decided")
     )
     session.execute(delete(LifecycleStage).where(LifecycleStage.workspace_id == workspace_id))
     session.execute(
@@ -147,6 +134,21 @@ def write_lifecycle(
                 decided.c.rule,
                 literal(as_of),
             ),
+        )
+    )
+    # Changed customers are exactly those whose stage starts today: history is copied from
+    # the stages just written, so the rules run once.
+    session.execute(
+        insert(history).from_select(
+            ["workspace_id", "customer_id", "stage", "previous_stage", "rule", "entered_on"],
+            select(
+                LifecycleStage.workspace_id,
+                LifecycleStage.customer_id,
+                LifecycleStage.stage,
+                LifecycleStage.previous_stage,
+                LifecycleStage.rule,
+                LifecycleStage.since,
+            ).where(LifecycleStage.workspace_id == workspace_id, LifecycleStage.since == as_of),
         )
     )
     return summarize(session, workspace_id, as_of)
