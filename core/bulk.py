@@ -215,19 +215,19 @@ def _copy(raw: Any, statement: str, columns: list[Sequence[Any] | np.ndarray]) -
             copy.write("\n".join(map("\t".join, zip(*batch, strict=True))) + "\n")
 
 
-def _same_text(values: list[Any]) -> bool:
-    """Whether every value is the first one, a str (a workspace id on every row, say)."""
+def _same_value(values: list[Any]) -> bool:
+    """Whether every value is the first one, a str or None (a workspace id on every row)."""
     first = values[0]
-    return isinstance(first, str) and values.count(first) == len(values)
+    return (first is None or isinstance(first, str)) and values.count(first) == len(values)
 
 
 def _insert_many(raw: Any, statement: str, columns: list[Sequence[Any] | np.ndarray]) -> None:
     """`executemany` of INSERTs of many rows each, so the sqlite3 driver's cost per statement
     (reset, step, the GIL released and taken) is paid once per hundred-odd rows, not per row.
-    A text column with one value on every row is bound once per statement (`?1` in each row),
-    which saves a quarter of the binding on a typical table."""
+    A column with one text (or NULL) on every row is bound once per statement (`?1` in each
+    row), which saves a quarter of the binding on a typical table."""
     values = [sqlite_values(column) for column in columns]
-    shared_at = [i for i, column in enumerate(values) if _same_text(column)][: len(values) - 1]
+    shared_at = [i for i, column in enumerate(values) if _same_value(column)][: len(values) - 1]
     varying_at = [i for i in range(len(values)) if i not in shared_at]
     shared = [values[i][0] for i in shared_at]
     per_statement = max(1, (SQLITE_MAX_PARAMETERS - len(shared)) // len(varying_at))

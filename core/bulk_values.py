@@ -93,7 +93,8 @@ def _integer_text(values: np.ndarray) -> list[str]:
 
 
 def _escaped(texts: list[str]) -> list[str]:
-    """COPY text fields; one scan of all the values decides whether any needs escaping."""
+    """COPY text fields; one scan of all the values decides whether any needs escaping.
+    Raises TypeError if one is not a str."""
     joined = "".join(texts)
     if any(char in joined for char in "\\\t\n\r"):
         return [text.translate(_COPY_ESCAPES) for text in texts]
@@ -110,9 +111,13 @@ def copy_text_values(values: Sequence[Any] | np.ndarray) -> list[str]:
         if values.dtype.kind == "U":
             return _escaped(values.tolist())
         values = values.tolist()
-    first = values[0] if len(values) else None
-    if isinstance(first, str) and values.count(first) == len(values):  # a workspace id, say
-        return _escaped(list(values))
-    if all(type(value) is str for value in values):
-        return _escaped(list(values))
+    if not len(values):
+        return []
+    first = values[0]
+    if (first is None or isinstance(first, str)) and values.count(first) == len(values):
+        return [_copy_value(first)] * len(values)  # one value on every row: a workspace id
+    try:
+        return _escaped(list(values))  # its str.join raises TypeError unless all are str
+    except TypeError:
+        pass
     return [_copy_value(value) for value in values]
