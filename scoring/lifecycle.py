@@ -26,12 +26,12 @@ the edge of two rules does not cycle between them; the stored rule then reads
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
-from sqlalchemy import and_, case, func, literal, or_
+from sqlalchemy import and_, case, literal, or_
 from sqlalchemy.sql import ColumnElement
 
 from core.errors import InvalidInput
@@ -78,9 +78,6 @@ class LifecycleConfig:
             raise InvalidInput(
                 "must be between 10 and 50", field="lifecycle.advocacy_min_composite"
             )
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def load_lifecycle_config(path: Path) -> LifecycleConfig:
@@ -209,23 +206,3 @@ def stage_and_rule(i: Inputs, c: LifecycleConfig) -> tuple[ColumnElement[str], C
         else_=literal("no_purchase_signal"),
     )
     return stage, rule
-
-
-def held(
-    candidate: ColumnElement[str],
-    previous: ColumnElement[Any],
-    previous_since: ColumnElement[Any],
-    days_in_stage: ColumnElement[Any],
-    c: LifecycleConfig,
-) -> ColumnElement[bool]:
-    """True where the customer must keep their previous stage (entered too recently)."""
-    return and_(
-        previous.is_not(None),
-        previous != candidate,
-        previous_since.is_not(None),
-        days_in_stage < c.min_stage_days,
-    )
-
-
-def coalesce_zero(column: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.coalesce(column, 0)

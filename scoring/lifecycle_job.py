@@ -99,7 +99,6 @@ def write_lifecycle(
             previous.c.previous_stage.label("previous_previous"),
             previous.c.entered_on.label("previous_since"),
             changed.label("changed"),
-            keep.label("held"),
         )
         .select_from(CustomerFeatures)
         .outerjoin(
