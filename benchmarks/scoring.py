@@ -1,0 +1,241 @@
+"""Demo data generation and the RFM snapshot on SQLite and PostgreSQL, against lifetimes.
+
+    python benchmarks/scoring.py [--customers 20000] [--orders 400000] [--seed 7]
+                                 [--postgres-url URL | --no-postgres] [--data-dir DIR]
+
+The issue's size: --customers 100000 --orders 2000000. Each backend gets a fresh database: a
+new SQLite file, and a new schema in the PostgreSQL database (dropped afterwards). Stages, run
+one after another on each backend's data:
+  data generate:      `mcopilot data generate` run as a command, so the time is what a user
+                      waits: start-up, generation, load, indexes, key checks, commit;
+  rfm snapshot:       `snapshot_rfm`, the set-based SQL job that scores every active customer
+                      and stores the rows; then again, replacing that day's snapshot.
+Peer, in this same run on the same completed orders read into pandas: lifetimes'
+`summary_data_from_transaction_data` (frequency, recency, T and monetary value per customer;
+no quintiles, nothing stored). Targets from the issue: 100k customers / 2M orders generated
+and loaded in <= 30 s, and the RFM snapshot in <= 3 s, on both databases.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+# The repository first: run as a file, this folder would come first and this file, named
+# scoring.py, would hide the scoring package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import select
+
+from core import workspaces
+from core.db import dispose_engines, session_scope
+from core.models import COMPLETED_STATUSES, Order
+from core.settings import Settings
+from scoring.rfm_job import snapshot_rfm
+
+REPO = Path(sys.path[0])
+WORKSPACE = "bench"
+CLI = "import sys; from api.cli.main import run; sys.exit(run())"  # the `mcopilot` script
+DEFAULT_POSTGRES = os.environ.get(
+    "MCOPILOT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@dataclass
+class Backend:
+    """One fresh database to run the stages on, and what the stages noted about it."""
+
+    name: str
+    settings: Settings
+    environment: dict[str, str]
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Run:
+    customers: int
+    orders: int
+    seed: int
+    end: date
+
+    @property
+    def as_of(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+def generate_stage(backend: Backend, run: Run) -> None:
+    command = [
+        *(sys.executable, "-c", CLI, "data", "generate"),
+        *("--workspace", WORKSPACE, "--create-workspace", "--seed", str(run.seed)),
+        *("--customers", str(run.customers), "--orders", str(run.orders)),
+        *("--end", run.end.isoformat()),
+    ]
+    done = subprocess.run(
+        command, env=backend.environment, cwd=REPO, capture_output=True, text=True, check=True
+    )
+    split = re.search(r"generated in ([\d.]+)s, loaded in ([\d.]+)s", done.stdout)
+    if split:
+        backend.notes["data generate"] = f"generation {split[1]} s + load {split[2]} s"
+
+
+def rfm_stage(backend: Backend, run: Run) -> None:
+    summary = snapshot_rfm(backend.settings, WORKSPACE, run.as_of)
+    backend.notes["rfm snapshot"] = f"{summary.customers:,} customers, {summary.vip:,} VIP"
+
+
+# Timed one after another on each backend; a stage may rely on the ones before it.
+Stage = tuple[str, Callable[[Backend, Run], object]]
+STAGES: list[Stage] = [
+    ("data generate", generate_stage),
+    ("rfm snapshot", rfm_stage),
+    ("rfm snapshot again", rfm_stage),
+]
+
+
+def completed_orders(settings: Settings, run: Run):  # type: ignore[no-untyped-def]
+    """The completed orders up to the as-of day as a pandas DataFrame, timestamps naive UTC
+    (lifetimes works in periods without a zone)."""
+    import pandas as pd
+
+    with session_scope(settings) as session:
+        workspace = workspaces.get_or_raise(session, WORKSPACE)
+        query = (
+            select(Order.customer_id, Order.ordered_at, Order.total_cents)
+            .where(
+                Order.workspace_id == workspace.id,
+                Order.status.in_(COMPLETED_STATUSES),
+                Order.ordered_at < datetime(run.end.year, run.end.month, run.end.day, tzinfo=UTC),
+            )
+            .compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        )
+        # Plain SQL, so the driver's values come as they are (text timestamps on SQLite).
+        orders = pd.read_sql_query(str(query), session.connection().connection.driver_connection)
+    orders["ordered_at"] = pd.to_datetime(orders["ordered_at"], utc=True).dt.tz_localize(None)
+    return orders
+
+
+def lifetimes_summary(orders, run: Run):  # type: ignore[no-untyped-def]
+    from lifetimes.utils import summary_data_from_transaction_data
+
+    return summary_data_from_transaction_data(
+        orders,
+        "customer_id",
+        "ordered_at",
+        monetary_value_col="total_cents",
+        observation_period_end=run.as_of.isoformat(),
+        freq="D",
+    )
+
+
+def timed(action: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def sqlite_backend(root: Path) -> Backend:
+    data_dir = root / "sqlite"
+    environment = {**os.environ, "MCOPILOT_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
+    environment.pop("MCOPILOT_DATABASE_URL", None)
+    return Backend("sqlite", Settings(data_dir=data_dir), environment)
+
+
+@contextmanager
+def postgres_backend(root: Path, url: str) -> Iterator[Backend | None]:
+    """A fresh schema in the PostgreSQL database at url, dropped at the end; None (and a
+    line saying why) when no server answers."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=3, autocommit=True).close()
+    except psycopg.Error as exc:
+        print(f"PostgreSQL at {url} does not answer ({exc.__class__.__name__}): skipped")
+        yield None
+        return
+    schema = f"bench_scoring_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    environment = {
+        **os.environ,
+        "MCOPILOT_DATA_DIR": str(root / "postgresql"),
+        "MCOPILOT_DATABASE_URL": scoped,
+        "PYTHONPATH": str(REPO),
+    }
+    try:
+        yield Backend(
+            "postgresql", Settings(data_dir=root / "postgresql", database_url=scoped), environment
+        )
+    finally:
+        dispose_engines()
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def run_stages(backend: Backend, run: Run) -> dict[str, float]:
+    # The other backend's gigabyte or so of writes would otherwise still be going to disk.
+    os.sync()
+    seconds = {}
+    for name, stage in STAGES:
+        seconds[name], _ = timed(lambda stage=stage: stage(backend, run))
+        print(f"  {backend.name:<10} {name:<20} {seconds[name]:7.2f} s", flush=True)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--orders", type=int, default=400_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    root = args.data_dir or Path(tempfile.mkdtemp(prefix="mcopilot-scoring-"))
+    today = datetime.now(UTC).date()
+    run = Run(args.customers, args.orders, args.seed, today)
+    print(f"{run.customers:,} customers, {run.orders:,} orders, seed {run.seed}, up to {today}")
+
+    backends, results = [], {}
+    sqlite = sqlite_backend(root)
+    results[sqlite.name] = run_stages(sqlite, run)
+    backends.append(sqlite)
+    read_s, orders = timed(lambda: completed_orders(sqlite.settings, run))
+    peer_s, summary = timed(lambda: lifetimes_summary(orders, run))
+    dispose_engines()
+    if not args.no_postgres:
+        with postgres_backend(root, args.postgres_url) as postgres:
+            if postgres is not None:
+                results[postgres.name] = run_stages(postgres, run)
+                backends.append(postgres)
+
+    names = [backend.name for backend in backends]
+    print(f"\n{'STAGE (wall s)':<28}" + "".join(f"{name:>12}" for name in names))
+    for stage, _ in STAGES:
+        print(f"  {stage:<26}" + "".join(f"{results[name][stage]:12.2f}" for name in names))
+    for backend in backends:
+        for stage, note in backend.notes.items():
+            print(f"  {backend.name} {stage}: {note}")
+    print(f"\nPEER (lifetimes, {len(orders):,} completed orders, {len(summary):,} customers)")
+    print(f"  {'read orders into pandas':<36}{read_s:8.2f}")
+    print(f"  {'summary_data_from_transaction_data':<36}{peer_s:8.2f}")
+    rfm = results[names[0]]["rfm snapshot"]
+    print(
+        f"\nRFM snapshot on SQLite {rfm:.2f} s (scores and stores every active customer) vs "
+        f"lifetimes {peer_s:.2f} s ({peer_s / rfm:.1f}x), not counting its read"
+    )
+
+
+if __name__ == "__main__":
+    main()
