@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # The repository first: run as a file, this folder would come first and this file, named
 # scoring.py, would hide the scoring package.
@@ -44,7 +46,10 @@ from core.models import COMPLETED_STATUSES, Order
 from core.settings import Settings
 from scoring.rfm_job import snapshot_rfm
 
-REPO = Path(sys.path[0])
+if TYPE_CHECKING:
+    import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
 WORKSPACE = "bench"
 CLI = "import sys; from api.cli.main import run; sys.exit(run())"  # the `mcopilot` script
 DEFAULT_POSTGRES = os.environ.get(
@@ -60,6 +65,7 @@ class Backend:
     settings: Settings
     environment: dict[str, str]
     notes: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -82,8 +88,10 @@ def generate_stage(backend: Backend, run: Run) -> None:
         *("--end", run.end.isoformat()),
     ]
     done = subprocess.run(
-        command, env=backend.environment, cwd=REPO, capture_output=True, text=True, check=True
+        command, env=backend.environment, cwd=REPO, capture_output=True, text=True, check=False
     )
+    if done.returncode:
+        raise RuntimeError(f"data generate failed on {backend.name}: {done.stderr.strip()}")
     split = re.search(r"generated in ([\d.]+)s, loaded in ([\d.]+)s", done.stdout)
     if split:
         backend.notes["data generate"] = f"generation {split[1]} s + load {split[2]} s"
@@ -103,7 +111,7 @@ STAGES: list[Stage] = [
 ]
 
 
-def completed_orders(settings: Settings, run: Run):  # type: ignore[no-untyped-def]
+def completed_orders(settings: Settings, run: Run) -> pd.DataFrame:
     """The completed orders up to the as-of day as a pandas DataFrame, timestamps naive UTC
     (lifetimes works in periods without a zone)."""
     import pandas as pd
@@ -125,7 +133,7 @@ def completed_orders(settings: Settings, run: Run):  # type: ignore[no-untyped-d
     return orders
 
 
-def lifetimes_summary(orders, run: Run):  # type: ignore[no-untyped-def]
+def lifetimes_summary(orders: pd.DataFrame, run: Run) -> pd.DataFrame:
     from lifetimes.utils import summary_data_from_transaction_data
 
     return summary_data_from_transaction_data(
@@ -193,6 +201,48 @@ def run_stages(backend: Backend, run: Run) -> dict[str, float]:
     return seconds
 
 
+@dataclass
+class Peer:
+    orders: int
+    customers: int
+    read_s: float
+    summary_s: float
+
+
+def measure(root: Path, run: Run, postgres_url: str | None) -> tuple[list[Backend], Peer]:
+    """The stages on SQLite, the peer on SQLite's orders, then the stages on PostgreSQL."""
+    sqlite = sqlite_backend(root)
+    sqlite.seconds = run_stages(sqlite, run)
+    read_s, orders = timed(lambda: completed_orders(sqlite.settings, run))
+    summary_s, summary = timed(lambda: lifetimes_summary(orders, run))
+    peer = Peer(len(orders), len(summary), read_s, summary_s)
+    dispose_engines()
+    backends = [sqlite]
+    if postgres_url:
+        with postgres_backend(root, postgres_url) as postgres:
+            if postgres is not None:
+                postgres.seconds = run_stages(postgres, run)
+                backends.append(postgres)
+    return backends, peer
+
+
+def print_report(backends: list[Backend], peer: Peer) -> None:
+    print(f"\n{'STAGE (wall s)':<28}" + "".join(f"{b.name:>12}" for b in backends))
+    for stage, _ in STAGES:
+        print(f"  {stage:<26}" + "".join(f"{b.seconds[stage]:12.2f}" for b in backends))
+    for backend in backends:
+        for stage, note in backend.notes.items():
+            print(f"  {backend.name} {stage}: {note}")
+    print(f"\nPEER (lifetimes, {peer.orders:,} completed orders, {peer.customers:,} customers)")
+    print(f"  {'read orders into pandas':<36}{peer.read_s:8.2f}")
+    print(f"  {'summary_data_from_transaction_data':<36}{peer.summary_s:8.2f}")
+    rfm = backends[0].seconds["rfm snapshot"]
+    print(
+        f"\nRFM snapshot on SQLite {rfm:.2f} s (scores and stores every active customer) vs "
+        f"lifetimes {peer.summary_s:.2f} s ({peer.summary_s / rfm:.1f}x), not counting its read"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=20_000)
@@ -200,41 +250,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--data-dir", type=Path, default=None, help="kept; default: a temp dir")
     args = parser.parse_args()
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="mcopilot-scoring-"))
     today = datetime.now(UTC).date()
     run = Run(args.customers, args.orders, args.seed, today)
     print(f"{run.customers:,} customers, {run.orders:,} orders, seed {run.seed}, up to {today}")
-
-    backends, results = [], {}
-    sqlite = sqlite_backend(root)
-    results[sqlite.name] = run_stages(sqlite, run)
-    backends.append(sqlite)
-    read_s, orders = timed(lambda: completed_orders(sqlite.settings, run))
-    peer_s, summary = timed(lambda: lifetimes_summary(orders, run))
-    dispose_engines()
-    if not args.no_postgres:
-        with postgres_backend(root, args.postgres_url) as postgres:
-            if postgres is not None:
-                results[postgres.name] = run_stages(postgres, run)
-                backends.append(postgres)
-
-    names = [backend.name for backend in backends]
-    print(f"\n{'STAGE (wall s)':<28}" + "".join(f"{name:>12}" for name in names))
-    for stage, _ in STAGES:
-        print(f"  {stage:<26}" + "".join(f"{results[name][stage]:12.2f}" for name in names))
-    for backend in backends:
-        for stage, note in backend.notes.items():
-            print(f"  {backend.name} {stage}: {note}")
-    print(f"\nPEER (lifetimes, {len(orders):,} completed orders, {len(summary):,} customers)")
-    print(f"  {'read orders into pandas':<36}{read_s:8.2f}")
-    print(f"  {'summary_data_from_transaction_data':<36}{peer_s:8.2f}")
-    rfm = results[names[0]]["rfm snapshot"]
-    print(
-        f"\nRFM snapshot on SQLite {rfm:.2f} s (scores and stores every active customer) vs "
-        f"lifetimes {peer_s:.2f} s ({peer_s / rfm:.1f}x), not counting its read"
-    )
+    try:
+        backends, peer = measure(root, run, None if args.no_postgres else args.postgres_url)
+    finally:
+        if args.data_dir is None:
+            shutil.rmtree(root, ignore_errors=True)  # a 1.3 GB SQLite file at the full size
+    print_report(backends, peer)
 
 
 if __name__ == "__main__":
