@@ -128,7 +128,7 @@ def rfm_select(workspace_id: str, as_of: date, config: RfmConfig) -> Select:  # 
     # Orders are aggregated first (an index-only scan of ix_orders_customer_time), then
     # joined to every active customer, so customers without orders are scored too. The WHERE
     # keeps completed orders only, so the window test needs the start alone (testing the
-    # status and the end again per row cost a quarter of the statement on SQLite).
+    # status and the end again per row took a quarter of the aggregate's time on SQLite).
     in_window = Order.ordered_at >= literal(start, UTCDateTime())
     per_customer = (
         select(
