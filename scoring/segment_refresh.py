@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, delete, func, insert, literal, select
+from sqlalchemy import JSON, case, delete, func, insert, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from core import workspaces
@@ -122,22 +122,30 @@ def refresh(
     new = segment_query(
         segment.workspace_id, criterion, segment.channel, segment.include_unsubscribed
     )
-    old = select(SegmentMember.customer_id).where(SegmentMember.segment_id == segment.id)
-    columns = ["run_id", "segment_id", "workspace_id", "customer_id", "change"]
-    for change, diff in (("entered", new.except_(old)), ("exited", old.except_(new))):
-        rows = diff.subquery()
-        session.execute(
-            insert(SegmentChange).from_select(
-                columns,
-                select(
-                    literal(run.id),
-                    literal(segment.id),
-                    literal(segment.workspace_id),
-                    rows.c.customer_id,
-                    literal(change),
-                ),
-            )
+    old = select(SegmentMember.customer_id, literal(2).label("side")).where(
+        SegmentMember.segment_id == segment.id
+    )
+    # One pass over the criteria: members now (side 1) and before (side 2) side by side; a
+    # customer found on one side only entered (1) or exited (2).
+    sides = union_all(new.add_columns(literal(1).label("side")), old).subquery("sides")
+    diff = (
+        select(sides.c.customer_id, func.max(sides.c.side).label("side"))
+        .group_by(sides.c.customer_id)
+        .having(func.count() == 1)
+        .subquery("diff")
+    )
+    session.execute(
+        insert(SegmentChange).from_select(
+            ["run_id", "segment_id", "workspace_id", "customer_id", "change"],
+            select(
+                literal(run.id),
+                literal(segment.id),
+                literal(segment.workspace_id),
+                diff.c.customer_id,
+                case((diff.c.side == 1, literal("entered")), else_=literal("exited")),
+            ),
         )
+    )
 
     analyze_stale(session, ("segment_changes",))
 
