@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from core.models import CustomerTouch, EmailEvent, PropensityScore
+from core.models import CustomerTouch, EmailEvent
 from scoring.action_inventory import Inventory
 from scoring.action_store import inventory_of
 from scoring.criteria import Criterion, parse_criteria
 from scoring.criteria_eval import LAST_ORDER_MISSING, evaluate
 from scoring.criteria_sql import load_field_values
 from scoring.nba import CustomerContext, Decision, Eligibility, Touch, decide
+from scoring.propensity_job import Reason, propensities_of
 from scoring.segments import resolve_customer
 
 TOUCH_LOOKBACK = timedelta(days=60)
@@ -72,24 +73,16 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def _reason_texts(reasons: Any) -> list[str]:
+def _raising(reasons: list[Reason]) -> list[str]:
     """The texts of the drivers that raise the score, largest first."""
-    texts = []
-    for reason in reasons or ():
-        if (
-            isinstance(reason, Mapping)
-            and reason.get("direction", "up") == "up"
-            and reason.get("text")
-        ):
-            texts.append(str(reason["text"]))
-    return texts
+    return [r.text for r in reasons if r.direction == "up"]
 
 
 def load_context(
     session: Session, workspace_id: str, customer_id: str, inventory: Inventory, now: datetime
 ) -> CustomerContext:
     values = load_field_values(session, workspace_id, customer_id) or {}
-    scores = session.get(PropensityScore, (workspace_id, customer_id))
+    scores = propensities_of(session, workspace_id, customer_id)
     since = now - TOUCH_LOOKBACK
     touches = [
         Touch(channel, action_id, at)
@@ -125,8 +118,8 @@ def load_context(
         rfm_composite=values.get("rfm.composite"),
         churn_risk=scores.churn_risk if scores else None,
         upgrade_propensity=scores.upgrade_propensity if scores else None,
-        churn_reasons=_reason_texts(scores.churn_reasons) if scores else (),
-        upgrade_reasons=_reason_texts(scores.upgrade_reasons) if scores else (),
+        churn_reasons=_raising(scores.churn_reasons) if scores else (),
+        upgrade_reasons=_raising(scores.upgrade_reasons) if scores else (),
         preferred_channel=values.get("channel.preferred"),
         consent={
             ch: values.get(f"consent.{ch}") or "none" for ch in ("email", "sms", "push", "in_app")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select
@@ -31,8 +31,10 @@ from scoring.recommendations import (
     candidates,
     for_customer,
 )
+from scoring.rfm import window_bounds
 
 CATALOG_KEY = "catalog"
+SALES_WINDOW_DAYS = 90
 DEFAULT_EXCLUDE_DAYS = 30
 
 
@@ -44,14 +46,9 @@ class CustomerRecommendations:
     cached: bool
 
 
-def _window(day: date) -> tuple[datetime, datetime]:
-    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-    return end - timedelta(days=90), end
-
-
 def catalog_stats(session: Session, workspace_id: str, day: date) -> Catalog:
     """Units sold per product in the 90 days to the day, and category pairs bought together."""
-    start, end = _window(day)
+    start, end = window_bounds(day, SALES_WINDOW_DAYS)
     recent = and_(
         Order.workspace_id == workspace_id,
         Order.status.in_(COMPLETED_STATUSES),

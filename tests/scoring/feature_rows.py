@@ -1,4 +1,5 @@
-"""Test data: customers with hand-set feature, RFM and propensity rows, no orders needed."""
+"""Test data: customers with hand-set feature, RFM and propensity rows, no orders needed;
+one customer at a time by id, re-dated per day (lifecycle runs over several days)."""
 
 from __future__ import annotations
 
@@ -10,36 +11,9 @@ from sqlalchemy.orm import Session
 from core import workspaces
 from core.clock import utcnow
 from core.models import Customer, CustomerFeatures, PropensityScore, RfmSnapshot
+from tests.scoring.segment_fixtures import NO_ORDER, feature_row
 
-DEFAULTS: dict[str, Any] = {
-    "orders_count": 0,
-    "first_order_at": None,
-    "last_order_at": None,
-    "days_since_first_order": None,
-    "days_since_last_order": None,
-    "orders_30d": 0,
-    "orders_90d": 0,
-    "orders_prev_90d": 0,
-    "spend_90d_cents": 0,
-    "lifetime_spend_cents": 0,
-    "avg_order_cents": None,
-    "promo_orders": 0,
-    "redeemed_ratio": None,
-    "pricing_views_7d": 0,
-    "pricing_views_30d": 0,
-    "events_30d": 0,
-    "emails_sent_90d": 0,
-    "email_opens_90d": 0,
-    "email_clicks_90d": 0,
-    "engagement_30d": 0,
-    "engagement_prev_30d": 0,
-    "engagement_trend": 0.0,
-    "open_cart_cents": None,
-    "open_cart_updated_at": None,
-    "top_category": None,
-    "top_category_share": None,
-    "preferred_channel": None,
-}
+DEFAULTS: dict[str, Any] = feature_row(**NO_ORDER)
 
 
 def workspace_id(session: Session, slug: str = "shop") -> str:

@@ -82,8 +82,20 @@ def check(settings: Settings) -> None:
                 churn_risk=0.81,
                 upgrade_propensity=0.02,
                 churn_reasons=[
-                    {"code": "no_order", "text": "no order for 52 days", "direction": "up"},
-                    {"code": "opens", "text": "opened 4 of 5 emails", "direction": "down"},
+                    {
+                        "code": "no_order",
+                        "text": "no order for 52 days",
+                        "value": 52,
+                        "direction": "up",
+                        "weight": 1.4,
+                    },
+                    {
+                        "code": "opens",
+                        "text": "opened 4 of 5 emails",
+                        "value": 0.8,
+                        "direction": "down",
+                        "weight": 0.6,
+                    },
                 ],
                 upgrade_reasons=[],
                 churn_source="model",
