@@ -83,6 +83,25 @@ class Settings(BaseSettings):
         "explosion).",
     )
 
+    kill_switch: bool = Field(
+        default=False,
+        description="Stop every customer-facing action in every workspace (the execution gate "
+        "refuses them all) until it is set back to false.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server for the email channel; unset: email not set up."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = Field(default=None)
+    smtp_password: SecretStr | None = Field(default=None, description="Never logged.")
+    smtp_starttls: bool = Field(
+        default=True, description="Upgrade the connection with STARTTLS before logging in."
+    )
+    smtp_from: str = Field(
+        default="marketing@example.com", description="The From address of every email."
+    )
+    smtp_timeout_s: float = Field(default=20.0, gt=0)
+
     @field_validator("chroma_url", "embedding_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

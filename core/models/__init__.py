@@ -15,6 +15,7 @@ from core.models.commerce import (
 )
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
+from core.models.gate import Execution, GateControl, OutboxMessage
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
 from core.models.scores import (
     CustomerCategory,
@@ -49,10 +50,13 @@ __all__ = [
     "EmailEvent",
     "EmbeddingCacheEntry",
     "Event",
+    "Execution",
+    "GateControl",
     "LifecycleStage",
     "LifecycleTransition",
     "Order",
     "OrderItem",
+    "OutboxMessage",
     "Product",
     "Promotion",
     "PropensityModel",

@@ -1,0 +1,1 @@
+"""Channel adapters (email over SMTP...); reached only through journeys.dispatch and the gate."""
