@@ -12,6 +12,9 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+AUDIT_KEY_MIN_LENGTH = 32
+
+
 def redact_url(url: str) -> str:
     """The URL without the password or token in its user part, safe to show and store."""
     parts = urlsplit(url)
@@ -76,6 +79,16 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         default=0, ge=0, description="Threads for local embedding; 0 keeps torch's default."
     )
+    environment: Literal["dev", "staging", "production"] = Field(
+        default="dev",
+        description="dev works out of the box; staging and production refuse unsafe defaults "
+        "(e.g. a generated audit key).",
+    )
+    audit_hmac_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC that anchors each workspace's audit chain head (never "
+        "logged). Unset in dev: a random key is generated once in data_dir/audit-hmac.key.",
+    )
     segment_quota: int = Field(
         default=100,
         ge=1,
@@ -101,6 +114,26 @@ class Settings(BaseSettings):
                 "(for example http://127.0.0.1:8000/v1)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _audit_key_is_safe(self) -> Settings:
+        key = self.audit_hmac_key.get_secret_value() if self.audit_hmac_key else ""
+        if self.audit_hmac_key is not None and len(key) < AUDIT_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"MCOPILOT_AUDIT_HMAC_KEY must be at least {AUDIT_KEY_MIN_LENGTH} characters "
+                "(generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        if self.environment != "dev" and not key:
+            raise ValueError(
+                f"MCOPILOT_ENVIRONMENT={self.environment} needs MCOPILOT_AUDIT_HMAC_KEY "
+                "(a generated key file is for dev only); set it from your secret store"
+            )
+        return self
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Where dev keeps its generated audit HMAC key when MCOPILOT_AUDIT_HMAC_KEY is unset."""
+        return self.data_dir / "audit-hmac.key"
 
     @property
     def effective_database_url(self) -> str:
