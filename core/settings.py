@@ -11,7 +11,6 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
 AUDIT_KEY_MIN_LENGTH = 32
 
 
