@@ -37,7 +37,11 @@ class Settings(BaseSettings):
     """Every knob of mcopilot; each has a safe default that works on one laptop, offline."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MCOPILOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="MCOPILOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # an error must never echo a key or a password
     )
 
     data_dir: Path = Field(
@@ -114,15 +118,19 @@ class Settings(BaseSettings):
             )
         return self
 
-    @model_validator(mode="after")
-    def _audit_key_is_safe(self) -> Settings:
-        key = self.audit_hmac_key.get_secret_value() if self.audit_hmac_key else ""
-        if self.audit_hmac_key is not None and len(key) < AUDIT_KEY_MIN_LENGTH:
+    @field_validator("audit_hmac_key")
+    @classmethod
+    def _audit_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < AUDIT_KEY_MIN_LENGTH:
             raise ValueError(
-                f"MCOPILOT_AUDIT_HMAC_KEY must be at least {AUDIT_KEY_MIN_LENGTH} characters "
-                "(generate one with `python -c 'import secrets; print(secrets.token_hex(32))'`)"
+                f"must be at least {AUDIT_KEY_MIN_LENGTH} characters (generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
             )
-        if self.environment != "dev" and not key:
+        return value
+
+    @model_validator(mode="after")
+    def _audit_key_set_outside_dev(self) -> Settings:
+        if self.environment != "dev" and self.audit_hmac_key is None:
             raise ValueError(
                 f"MCOPILOT_ENVIRONMENT={self.environment} needs MCOPILOT_AUDIT_HMAC_KEY "
                 "(a generated key file is for dev only); set it from your secret store"
