@@ -83,3 +83,27 @@ def _assert_one_chain(settings, workspace_id: str) -> None:
     assert seqs == list(range(1, WRITERS * APPENDS_EACH + 1))
     assert report.intact, report.problem
     assert report.records == WRITERS * APPENDS_EACH
+
+
+@pytest.mark.postgres
+def test_verify_while_appends_commit_never_raises_a_false_alarm(postgres_url, monkeypatch):
+    settings = _settings_for(postgres_url, monkeypatch)
+    workspace_id = _workspace(settings)
+    done = threading.Event()
+    reports = []
+
+    def verifier() -> None:
+        while not done.is_set():
+            with session_scope(settings) as session:
+                reports.append(service.verify(session, workspace_id))
+
+    thread = threading.Thread(target=verifier)
+    thread.start()
+    try:
+        errors = _race(settings, workspace_id)
+    finally:
+        done.set()
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(reports) > 1
+    assert [r.problem for r in reports if not r.intact] == []
