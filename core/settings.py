@@ -11,6 +11,8 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+AUDIT_KEY_MIN_LENGTH = 32
+
 
 def redact_url(url: str) -> str:
     """The URL without the password or token in its user part, safe to show and store."""
@@ -35,7 +37,11 @@ class Settings(BaseSettings):
     """Every knob of mcopilot; each has a safe default that works on one laptop, offline."""
 
     model_config = SettingsConfigDict(
-        env_prefix="MCOPILOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="MCOPILOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,  # an error must never echo a key or a password
     )
 
     data_dir: Path = Field(
@@ -75,6 +81,16 @@ class Settings(BaseSettings):
     )
     torch_threads: int = Field(
         default=0, ge=0, description="Threads for local embedding; 0 keeps torch's default."
+    )
+    environment: Literal["dev", "staging", "production"] = Field(
+        default="dev",
+        description="dev works out of the box; staging and production refuse unsafe defaults "
+        "(e.g. a generated audit key).",
+    )
+    audit_hmac_key: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC that anchors each workspace's audit chain head (never "
+        "logged). Unset in dev: a random key is generated once in data_dir/audit-hmac.key.",
     )
     segment_quota: int = Field(
         default=100,
@@ -120,6 +136,30 @@ class Settings(BaseSettings):
                 "(for example http://127.0.0.1:8000/v1)"
             )
         return self
+
+    @field_validator("audit_hmac_key")
+    @classmethod
+    def _audit_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < AUDIT_KEY_MIN_LENGTH:
+            raise ValueError(
+                f"must be at least {AUDIT_KEY_MIN_LENGTH} characters (generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _audit_key_set_outside_dev(self) -> Settings:
+        if self.environment != "dev" and self.audit_hmac_key is None:
+            raise ValueError(
+                f"MCOPILOT_ENVIRONMENT={self.environment} needs MCOPILOT_AUDIT_HMAC_KEY "
+                "(a generated key file is for dev only); set it from your secret store"
+            )
+        return self
+
+    @property
+    def audit_key_file(self) -> Path:
+        """Where dev keeps its generated audit HMAC key when MCOPILOT_AUDIT_HMAC_KEY is unset."""
+        return self.data_dir / "audit-hmac.key"
 
     @property
     def effective_database_url(self) -> str:

@@ -18,6 +18,21 @@ _DATE_LIKE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 SECRET_KEYS = frozenset(
     {"password", "passwd", "secret", "token", "api_key", "apikey", "authorization", "hmac_key"}
 )
+# Credentials that turn up inside free text: vendor key shapes, bearer tokens, JWTs and PEM
+# private keys; and `password=...`-style assignments, of which only the value is masked.
+SECRET_IN_TEXT = re.compile(
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----"
+    r"|\b(?:sk|pk|rk)[-_](?:live_|test_|proj-)?[A-Za-z0-9_-]{16,}"
+    r"|\bgh[pousr]_[A-Za-z0-9]{30,}"
+    r"|\bAKIA[0-9A-Z]{16}\b"
+    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}"
+    r"|(?i:\bbearer\s+)[\w.~+/-]{16,}=*"
+)
+SECRET_ASSIGNMENT = re.compile(
+    r"(?i)\b(password|passwd|secret|token|api[_-]?key|client[_-]?secret)(\s*[:=]\s*)"
+    r"(?!\[secret\])([^\s,;&\"']+)"
+)
 PII_KEYS = frozenset(
     {"email", "phone", "phone_number", "first_name", "last_name", "name", "address", "ip"}
 )
@@ -108,11 +123,19 @@ def redact_text(text: str) -> str:
     return "".join(pieces)
 
 
+def redact_secrets_text(text: str) -> str:
+    """The text with credentials it carries (API keys, tokens, private keys) replaced by
+    `[secret]`."""
+    text = SECRET_IN_TEXT.sub("[secret]", text)
+    return SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}[secret]", text)
+
+
 def redact(value: Any) -> Any:
     """A copy of a JSON-like value safe to log or audit: secrets dropped, personal data masked.
 
     Keys that name a secret lose their value entirely; keys that name personal data are
-    masked whatever their value; every other string is scanned with `find_pii`.
+    masked whatever their value; every other string loses the credentials it carries
+    (`redact_secrets_text`) and is scanned with `find_pii`.
     """
     if isinstance(value, Mapping):
         cleaned: dict[str, Any] = {}
@@ -128,5 +151,5 @@ def redact(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [redact(item) for item in value]
     if isinstance(value, str):
-        return redact_text(value)
+        return redact_text(redact_secrets_text(value))
     return value

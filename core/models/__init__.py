@@ -1,6 +1,7 @@
 """ORM models, one module per area; import them from here."""
 
 from core.models.actions import ActionInventory, CustomerTouch, RecommendationCacheEntry
+from core.models.audit import AuditHead, AuditRecord
 from core.models.base import Base, UTCDateTime
 from core.models.commerce import (
     COMPLETED_STATUSES,
@@ -35,6 +36,8 @@ __all__ = [
     "ORDER_STATUSES",
     "ActionInventory",
     "AppliedPromotion",
+    "AuditHead",
+    "AuditRecord",
     "Base",
     "Cart",
     "CartItem",

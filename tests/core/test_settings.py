@@ -66,3 +66,25 @@ def test_urls_lose_their_credentials_before_they_are_shown():
     with pytest.raises(ValidationError) as caught:
         Settings(chroma_url="ftp://admin:hunter2@host:1")
     assert "hunter2" not in str(caught.value.errors()[0]["msg"])
+
+
+def test_audit_key_is_generated_in_dev_but_required_elsewhere(tmp_path):
+    assert Settings(data_dir=tmp_path).audit_hmac_key is None
+    assert Settings(data_dir=tmp_path).audit_key_file == tmp_path / "audit-hmac.key"
+    for environment in ("staging", "production"):
+        with pytest.raises(ValidationError) as caught:
+            Settings(environment=environment)
+        assert "MCOPILOT_AUDIT_HMAC_KEY" in str(caught.value)
+    key = "k" * 32
+    assert Settings(environment="production", audit_hmac_key=key).audit_hmac_key is not None
+
+
+def test_short_audit_key_is_refused_and_the_key_never_shown(monkeypatch):
+    monkeypatch.setenv("MCOPILOT_AUDIT_HMAC_KEY", "changethis")
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert "at least 32 characters" in str(caught.value)
+    assert "changethis" not in str(caught.value)
+    settings = Settings(audit_hmac_key="a-long-enough-secret-value-0123456789")
+    assert "a-long-enough-secret" not in repr(settings)
+    assert "a-long-enough-secret" not in str(settings.model_dump())

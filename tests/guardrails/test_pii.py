@@ -67,3 +67,18 @@ def test_redact_drops_secrets_masks_personal_keys_and_scans_strings() -> None:
         "nested": {"Authorization": "[secret]", "total": 12.5},
     }
     assert value["email"] == "x@y.com"  # the caller's dict is untouched
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("key sk-proj-abcdefghijklmnop1234 here", "key [secret] here"),
+        ("Authorization: Bearer abcdefghijklmnopqrstu", "Authorization: [secret]"),
+        ("login password=hunter22 ok", "login password=[secret] ok"),
+        ("aws AKIAABCDEFGHIJKLMNOP", "aws [secret]"),
+        ("token: xyz123; done", "token: [secret]; done"),
+        ("the secret sauce, no tokens here", "the secret sauce, no tokens here"),
+    ],
+)
+def test_redact_masks_credentials_inside_text(text: str, expected: str) -> None:
+    assert redact(text) == expected
