@@ -13,6 +13,12 @@ from core.models.commerce import (
     Product,
     Promotion,
 )
+from core.models.contact import (
+    ALL_CHANNELS,
+    SUPPRESSION_REASONS,
+    ContactPolicyRecord,
+    Suppression,
+)
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
@@ -28,10 +34,12 @@ from core.models.scores import (
 from core.models.segments import SegmentChange, SegmentDefinition, SegmentMember, SegmentRun
 
 __all__ = [
+    "ALL_CHANNELS",
     "CHANNELS",
     "COMPLETED_STATUSES",
     "EMAIL_EVENT_TYPES",
     "ORDER_STATUSES",
+    "SUPPRESSION_REASONS",
     "ActionInventory",
     "AppliedPromotion",
     "Base",
@@ -39,6 +47,7 @@ __all__ = [
     "CartItem",
     "ChannelConsent",
     "Chunk",
+    "ContactPolicyRecord",
     "Customer",
     "CustomerCategory",
     "CustomerFeatures",
@@ -63,6 +72,7 @@ __all__ = [
     "SegmentDefinition",
     "SegmentMember",
     "SegmentRun",
+    "Suppression",
     "UTCDateTime",
     "Workspace",
 ]
