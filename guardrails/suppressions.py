@@ -100,8 +100,9 @@ def add(
             created_at=now or utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["workspace_id", "customer_id", "channel", "reason"])
+        .returning(Suppression.id)
     )
-    return bool(session.execute(statement).rowcount)
+    return session.execute(statement).scalar() is not None
 
 
 def remove(
