@@ -11,7 +11,19 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from api.cli import data, demo, ingest, knowledge, nba, score, search, segment, workspace
+from api.cli import (
+    contact,
+    data,
+    demo,
+    ingest,
+    knowledge,
+    nba,
+    score,
+    search,
+    segment,
+    suppress,
+    workspace,
+)
 from core.errors import BackendUnavailable, ConfigurationError, McopilotError
 
 EXIT_USER_ERROR = 2
@@ -64,6 +76,8 @@ app.add_typer(data.app, name="data")
 app.add_typer(score.app, name="score")
 app.add_typer(segment.app, name="segment")
 nba.register(app)
+suppress.register(app)
+app.add_typer(contact.app, name="contact")
 demo.register(app)
 
 
