@@ -32,6 +32,14 @@ def lookback_of(policy: ContactPolicy) -> timedelta:
     )
 
 
+def customer_not_found(customer_id: str) -> NotFound:
+    return NotFound(
+        f"no customer {customer_id!r} in this workspace",
+        field="customer",
+        fix="name a customer by userId, email or id (see `mcopilot segment members`)",
+    )
+
+
 def lock_customer(session: Session, workspace_id: str, customer_id: str) -> Customer:
     """The customer's row, locked for the rest of the transaction; NotFound outside the
     workspace."""
@@ -41,11 +49,7 @@ def lock_customer(session: Session, workspace_id: str, customer_id: str) -> Cust
         .with_for_update()
     ).one_or_none()
     if customer is None:
-        raise NotFound(
-            f"no customer {customer_id!r} in this workspace",
-            field="customer",
-            fix="name a customer by userId, email or id (see `mcopilot segment members`)",
-        )
+        raise customer_not_found(customer_id)
     return customer
 
 
@@ -67,7 +71,7 @@ def load_customer_state(
         query = query.with_for_update()
     found = session.execute(query).one_or_none()
     if found is None:
-        lock_customer(session, workspace_id, customer_id)  # raises the NotFound
+        raise customer_not_found(customer_id)
     since = now - lookback
     consent = select(
         literal("consent", String).label("kind"),
@@ -130,7 +134,7 @@ def load_customer_state(
             recent.append(Touch(channel, a, at, trigger_id=b, high_value=bool(flag)))
     return CustomerState(
         customer_id=customer_id,
-        timezone=found.timezone if found else None,
+        timezone=found.timezone,
         consent=consents,
         suppressions=tuple(suppressed),
         touches=tuple(sorted(recent, key=lambda t: t.occurred_at)),
