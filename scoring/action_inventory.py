@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.contact_rules import Caps
 from core.errors import InvalidInput
 from core.ids import sha256_hex
 from core.models import CHANNELS
@@ -39,29 +40,6 @@ class Action(BaseModel):
     cooldown_days: int = Field(default=7, ge=0, le=365)
     eligibility: dict[str, Any] = Field(default_factory=dict)
     high_value: bool = Field(default=False, description="Offers: the high-value cooldown applies.")
-
-
-class Caps(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    per_week: dict[str, int] = Field(
-        default_factory=lambda: {"email": 2, "push": 3, "sms": 1, "in_app": 5}
-    )
-    per_day: dict[str, int] = Field(
-        default_factory=lambda: {"email": 1, "push": 1, "sms": 1, "in_app": 2}
-    )
-    total_per_week: int = Field(default=8, ge=0)
-    high_value_cooldown_days: int = Field(default=14, ge=0, le=365)
-
-    @field_validator("per_week", "per_day")
-    @classmethod
-    def _known_channels(cls, value: dict[str, int]) -> dict[str, int]:
-        for channel, cap in value.items():
-            if channel not in CHANNELS:
-                raise ValueError(f"unknown channel {channel!r}; allowed: {', '.join(CHANNELS)}")
-            if cap < 0:
-                raise ValueError(f"{channel}: a cap must be 0 or more")
-        return value
 
 
 class Blackout(BaseModel):

@@ -30,17 +30,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from core.contact_rules import Touch, first_cap_breach
 from scoring.action_inventory import Action, Inventory
 
 TOP = 3
 VIP_COMPOSITE = 38
-
-
-@dataclass(frozen=True, slots=True)
-class Touch:
-    channel: str
-    action_id: str | None
-    occurred_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,20 +136,9 @@ def _blocked_by(
                 f"a high-value offer went out {(now - max(t.occurred_at for t in recent)).days} "
                 f"days ago; cooldown {inventory.caps.high_value_cooldown_days} days",
             )
-    day = [
-        t
-        for t in context.touches
-        if t.channel == channel and now - t.occurred_at < timedelta(days=1)
-    ]
-    week = [t for t in context.touches if now - t.occurred_at < timedelta(days=7)]
-    week_channel = [t for t in week if t.channel == channel]
-    caps = inventory.caps
-    if channel in caps.per_day and len(day) >= caps.per_day[channel]:
-        return block("cap_day", f"{channel} cap {caps.per_day[channel]}/day reached")
-    if channel in caps.per_week and len(week_channel) >= caps.per_week[channel]:
-        return block("cap_week", f"{channel} cap {caps.per_week[channel]}/week reached")
-    if len(week) >= caps.total_per_week:
-        return block("cap_total", f"cross-channel cap {caps.total_per_week}/week reached")
+    breach = first_cap_breach(context.touches, channel, inventory.caps, now)
+    if breach is not None:
+        return block(breach.rule, breach.detail)
     return None
 
 

@@ -35,15 +35,23 @@ def _finish(summary: dict[str, object], errors: list, as_json: bool) -> None:  #
 def import_events(
     file: FileArgument, workspace: WorkspaceOption, as_json: JsonOption = False
 ) -> None:
-    """Segment-spec JSON lines (identify, track, page, batch); idempotent by messageId."""
+    """Segment-spec JSON lines (identify, track, page, batch); idempotent by messageId.
+    Bounces, complaints and unsubscribes then join the suppression list."""
+    from core import workspaces
+    from core.db import session_scope
+    from guardrails.suppressions import import_from_events
     from scoring.event_import import import_events as run
 
-    report = run(get_settings(), workspace, file)
+    settings = get_settings()
+    report = run(settings, workspace, file)
+    with session_scope(settings) as session:
+        suppressed = import_from_events(session, workspaces.get_or_raise(session, workspace).id)
     summary = {
         "loaded": report.loaded,
         "duplicates": report.duplicates,
         "customers_created": report.customers_created,
         "customers_merged": report.customers_merged,
+        "suppressed": suppressed.bounces + suppressed.complaints + suppressed.unsubscribes,
         "bad_rows": len(report.errors),
     }
     _finish(summary, report.errors, as_json)

@@ -11,7 +11,20 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from api.cli import audit, data, demo, ingest, knowledge, nba, score, search, segment, workspace
+from api.cli import (
+    audit,
+    contact,
+    data,
+    demo,
+    ingest,
+    knowledge,
+    nba,
+    score,
+    search,
+    segment,
+    suppress,
+    workspace,
+)
 from core.errors import BackendUnavailable, ConfigurationError, McopilotError
 
 EXIT_USER_ERROR = 2
@@ -65,6 +78,8 @@ app.add_typer(score.app, name="score")
 app.add_typer(segment.app, name="segment")
 app.add_typer(audit.app, name="audit")
 nba.register(app)
+suppress.register(app)
+app.add_typer(contact.app, name="contact")
 demo.register(app)
 
 

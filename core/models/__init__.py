@@ -14,6 +14,12 @@ from core.models.commerce import (
     Product,
     Promotion,
 )
+from core.models.contact import (
+    ALL_CHANNELS,
+    SUPPRESSION_REASONS,
+    ContactPolicyRecord,
+    Suppression,
+)
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.gate import Execution, GateControl, OutboxMessage
@@ -30,10 +36,12 @@ from core.models.scores import (
 from core.models.segments import SegmentChange, SegmentDefinition, SegmentMember, SegmentRun
 
 __all__ = [
+    "ALL_CHANNELS",
     "CHANNELS",
     "COMPLETED_STATUSES",
     "EMAIL_EVENT_TYPES",
     "ORDER_STATUSES",
+    "SUPPRESSION_REASONS",
     "ActionInventory",
     "AppliedPromotion",
     "AuditHead",
@@ -43,6 +51,7 @@ __all__ = [
     "CartItem",
     "ChannelConsent",
     "Chunk",
+    "ContactPolicyRecord",
     "Customer",
     "CustomerCategory",
     "CustomerFeatures",
@@ -70,6 +79,7 @@ __all__ = [
     "SegmentDefinition",
     "SegmentMember",
     "SegmentRun",
+    "Suppression",
     "UTCDateTime",
     "Workspace",
 ]

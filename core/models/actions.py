@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
@@ -42,6 +42,12 @@ class CustomerTouch(Base):
     action_id: Mapped[str | None] = mapped_column(String(60))
     action_type: Mapped[str] = mapped_column(String(20))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    trigger_id: Mapped[str | None] = mapped_column(
+        String(100), doc="What fired it; the same trigger reaches a customer once per 24 hours."
+    )
+    high_value: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), doc="A high-value offer (cooldown)."
+    )
 
 
 class RecommendationCacheEntry(Base):
