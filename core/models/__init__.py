@@ -1,6 +1,15 @@
 """ORM models, one module per area; import them from here."""
 
 from core.models.actions import ActionInventory, CustomerTouch, RecommendationCacheEntry
+from core.models.approvals import (
+    APPROVAL_KINDS,
+    APPROVAL_STATES,
+    DECISIONS,
+    ApprovalComment,
+    ApprovalDecision,
+    ApprovalItem,
+    ApprovalRevision,
+)
 from core.models.base import Base, UTCDateTime
 from core.models.commerce import (
     COMPLETED_STATUSES,
@@ -16,6 +25,7 @@ from core.models.commerce import (
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
+from core.models.members import ROLES, User, WorkspaceMember
 from core.models.scores import (
     CustomerCategory,
     CustomerFeatures,
@@ -28,12 +38,20 @@ from core.models.scores import (
 from core.models.segments import SegmentChange, SegmentDefinition, SegmentMember, SegmentRun
 
 __all__ = [
+    "APPROVAL_KINDS",
+    "APPROVAL_STATES",
     "CHANNELS",
     "COMPLETED_STATUSES",
+    "DECISIONS",
     "EMAIL_EVENT_TYPES",
     "ORDER_STATUSES",
+    "ROLES",
     "ActionInventory",
     "AppliedPromotion",
+    "ApprovalComment",
+    "ApprovalDecision",
+    "ApprovalItem",
+    "ApprovalRevision",
     "Base",
     "Cart",
     "CartItem",
@@ -64,5 +82,7 @@ __all__ = [
     "SegmentMember",
     "SegmentRun",
     "UTCDateTime",
+    "User",
     "Workspace",
+    "WorkspaceMember",
 ]
