@@ -99,14 +99,14 @@ class ApprovalRevision(Base):
 class ApprovalDecision(Base):
     """One reviewer's decision on one revision, with the content hash they saw.
 
-    One decision per person per revision (a unique constraint): the same person approving
-    twice counts once. An edit voids the approvals of the revision it replaces; they stay as
-    history.
+    One decision of each kind per person per revision (a unique constraint): the same person
+    approving twice counts once. An edit voids the approvals of the revision it replaces;
+    they stay as history.
     """
 
     __tablename__ = "approval_decisions"
     __table_args__ = (
-        UniqueConstraint("item_id", "revision", "actor_id"),
+        UniqueConstraint("item_id", "revision", "actor_id", "decision"),
         CheckConstraint(_in("decision", DECISIONS), name="decision"),
     )
 

@@ -166,7 +166,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approval_decisions")),
         sa.UniqueConstraint(
-            "item_id", "revision", "actor_id", name=op.f("uq_approval_decisions_item_id")
+            "item_id",
+            "revision",
+            "actor_id",
+            "decision",
+            name=op.f("uq_approval_decisions_item_id"),
         ),
     )
     op.create_table(
