@@ -48,13 +48,14 @@ def has_role(member: Member, needed: Role) -> bool:
 
 def require_role(member: Member, needed: Role, *, to: str = "do this") -> Member:
     """The member if their role is `needed` or higher; PermissionDenied naming the role
-    needed and how to grant it otherwise."""
+    needed and how to grant it otherwise. `to` says what they tried: "approve items"."""
     if has_role(member, needed):
         return member
+    allowed = " and ".join(f"{role}s" for role in ROLES[rank(needed) :])
     article = "an" if member.role[0] in "aeiou" else "a"
     raise PermissionDenied(
-        f"{member.handle} is {article} {member.role} in workspace {member.workspace_slug!r}; "
-        f"to {to} needs the {needed} role or higher",
+        f"{member.handle} is {article} {member.role} in workspace {member.workspace_slug!r}, "
+        f"and only {allowed} may {to}",
         field="--as",
         fix=f"act as a {needed}, or have an admin run `mcopilot workspace member add "
         f"{shlex.quote(member.handle)} --role {needed} --workspace {member.workspace_slug}`",

@@ -30,7 +30,8 @@ def _handles(session: Session, user_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.handle).where(User.id.in_(ids))).tuples())
+    rows = session.execute(select(User.id, User.handle).where(User.id.in_(ids))).tuples()
+    return {user_id: handle for user_id, handle in rows}
 
 
 def _iso(value: datetime | None) -> str | None:
