@@ -40,7 +40,7 @@ def get_user(session: Session, handle: str) -> User | None:
 
 
 def get_or_create_user(session: Session, handle: str, *, name: str | None = None) -> User:
-    """The user with this handle, created when new (a concurrent create is tolerated)."""
+    """The user with this handle, created when new."""
     handle = validate_handle(handle)
     user = get_user(session, handle)
     if user is not None:
@@ -48,13 +48,15 @@ def get_or_create_user(session: Session, handle: str, *, name: str | None = None
             user.name = name
         return user
     user = User(id=new_id("usr"), handle=handle, name=name or handle, created_at=utcnow())
+    session.add(user)
     try:
-        with session.begin_nested():
-            session.add(user)
-    except IntegrityError:  # another session created the same handle first
-        user = get_user(session, handle)
-        if user is None:
-            raise
+        session.flush()
+    except IntegrityError as exc:  # another session created the same handle first
+        raise Conflict(
+            f"user {handle!r} was created at the same moment by another command",
+            field="USER",
+            fix="run the command again",
+        ) from exc
     return user
 
 

@@ -30,7 +30,7 @@ def _handles(session: Session, user_ids: Iterable[str]) -> dict[str, str]:
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    rows = session.execute(select(User.id, User.handle).where(User.id.in_(ids))).tuples()
+    rows = session.execute(select(User.id, User.handle).where(User.id.in_(ids)))
     return {user_id: handle for user_id, handle in rows}
 
 

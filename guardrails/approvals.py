@@ -312,9 +312,9 @@ def decide_item(
         comment=comment,
         decided_at=now,
     )
+    session.add(decision)
     try:
-        with session.begin_nested():
-            session.add(decision)
+        session.flush()
     except IntegrityError as exc:  # the same person decided this revision concurrently
         raise Conflict(
             f"{actor.handle} already decided on revision {item.revision} of item {item.id}",

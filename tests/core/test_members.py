@@ -8,7 +8,13 @@ import pytest
 from core import members, workspaces
 from core.db import session_scope
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from tests.guardrails.approval_fixtures import db_settings  # noqa: F401  (fixture)
+from core.settings import Settings
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_settings(request, tmp_path) -> Settings:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    return Settings(data_dir=tmp_path / "data", database_url=url)
 
 
 def test_bootstrap_then_only_an_admin_changes_membership(db_settings):

@@ -1,11 +1,9 @@
-"""A workspace with an admin, a marketer and two reviewers, on SQLite or PostgreSQL."""
+"""Approval test data: a workspace with an admin, a marketer and two reviewers, and an asset."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-import pytest
 
 from core import members, workspaces
 from core.db import session_scope
@@ -35,20 +33,6 @@ def make_team(settings: Settings, slug: str = "acme") -> Team:
         reviewer, _ = members.add(session, ws, "rev1", role="reviewer", actor=admin)
         reviewer2, _ = members.add(session, ws, "rev2", role="reviewer", actor=admin)
         return Team(settings, ws.id, admin, marketer, reviewer, reviewer2)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_settings(request, tmp_path) -> Settings:
-    if request.param == "postgres":
-        return Settings(
-            data_dir=tmp_path / "data", database_url=request.getfixturevalue("postgres_url")
-        )
-    return Settings(data_dir=tmp_path / "data")
-
-
-@pytest.fixture
-def team(db_settings: Settings) -> Team:
-    return make_team(db_settings)
 
 
 def asset(**overrides: Any) -> ApprovalRequest:
