@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -380,20 +380,4 @@ def is_approved(
     approvals = len(approvers_of(session, item, content_hash=content_hash))
     return counts_as_approved(
         facts, content_hash=content_hash, approvals_on_hash=approvals, now=now or utcnow()
-    )
-
-
-def count_open(session: Session, workspace_id: str, *, now: datetime | None = None) -> int:
-    """Items still waiting for a decision (pending, not expired)."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(ApprovalItem)
-            .where(
-                ApprovalItem.workspace_id == workspace_id,
-                ApprovalItem.state == "pending",
-                ApprovalItem.expires_at > (now or utcnow()),
-            )
-        )
-        or 0
     )

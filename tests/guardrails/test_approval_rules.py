@@ -7,9 +7,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.roles import Member
+from core.settings import Settings
 from guardrails.approval_rules import (
     ApprovalPolicy,
     ItemFacts,
@@ -174,6 +176,19 @@ def test_counts_as_approved_needs_state_hash_approvers_and_time():
         approved, content_hash=HASH, approvals_on_hash=2, now=NOW + timedelta(days=8)
     )
     assert not counts_as_approved(facts(), content_hash=HASH, approvals_on_hash=2, now=NOW)
+
+
+def test_the_policy_comes_from_the_settings(monkeypatch):
+    monkeypatch.setenv("MCOPILOT_APPROVAL_EXPIRY_HOURS", "24")
+    monkeypatch.setenv("MCOPILOT_APPROVAL_TWO_PERSON_RULE", "false")
+    monkeypatch.setenv("MCOPILOT_APPROVAL_LARGE_SEND_AUDIENCE", "50")
+    policy = ApprovalPolicy.from_settings(Settings())
+    assert policy == ApprovalPolicy(
+        expiry=timedelta(hours=24), two_person_rule=False, large_send_audience=50
+    )
+    monkeypatch.setenv("MCOPILOT_APPROVAL_EXPIRY_HOURS", "0")
+    with pytest.raises(ValidationError, match="approval_expiry_hours"):
+        Settings()
 
 
 def test_hash_prefixes():
