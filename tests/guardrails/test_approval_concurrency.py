@@ -210,3 +210,41 @@ def test_approvals_and_edits_racing_never_leave_an_approval_on_unseen_content(pg
             assert stored.revision == 1
             approved_rounds.append(approved)
     assert approved_rounds == [True] * 6
+
+
+def test_the_gate_check_with_lock_holds_off_an_edit_until_its_transaction_ends(pg_team):
+    item = submit(pg_team)
+    with session_scope(pg_team.settings) as session:
+        approvals.decide_item(
+            session,
+            actor=pg_team.reviewer,
+            item_id=item.id,
+            action="approve",
+            seen_hash=item.content_hash,
+        )
+    seen: list[bool] = []
+    gate = Held(
+        pg_team.settings,
+        lambda session: seen.append(
+            approvals.is_approved(
+                session,
+                workspace_id=item.workspace_id,
+                item_id=item.id,
+                content_hash=item.content_hash,
+                lock=True,
+            )
+        ),
+    )
+    gate.start()
+    assert gate.acted.wait(30) and seen == [True]
+    editor = Held(pg_team.settings, edit(pg_team, item, "changed"))
+    editor.release.set()
+    editor.start()
+    time.sleep(BLOCKED_FOR_S)
+    assert not editor.acted.is_set(), "an edit must wait while the gate acts on the approval"
+    gate.release.set()
+    gate.join(30)
+    editor.join(30)
+    assert gate.error is None and editor.error is None
+    stored, standing = standing_approvals(pg_team, item.id)
+    assert (stored.state, stored.revision, standing) == ("pending", 2, [])
