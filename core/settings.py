@@ -98,6 +98,23 @@ class Settings(BaseSettings):
         description="Most segments one workspace may hold (the seed's guard against segment "
         "explosion).",
     )
+    approval_expiry_hours: int = Field(
+        default=168,
+        ge=1,
+        le=24 * 365,
+        description="Hours an approval item stays open from submission; past it, it cannot be "
+        "approved and an approval it holds no longer lets anything out.",
+    )
+    approval_two_person_rule: bool = Field(
+        default=True,
+        description="High-impact items (journey activation, budget changes, large sends) need "
+        "two distinct approvers.",
+    )
+    approval_large_send_audience: int = Field(
+        default=10_000,
+        ge=1,
+        description="A send to more customers than this is high-impact (the two-person rule).",
+    )
 
     kill_switch: bool = Field(
         default=False,

@@ -8,7 +8,6 @@ channel health. Its version is the hash of its canonical JSON.
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core.contact_rules import Caps
 from core.errors import InvalidInput
-from core.ids import sha256_hex
+from core.ids import canonical_json, sha256_hex
 from core.models import CHANNELS
 
 DEFAULT_INVENTORY_FILE = Path(__file__).with_name("default_actions.yaml")
@@ -82,10 +81,6 @@ class Inventory(BaseModel):
     @property
     def version(self) -> str:
         return sha256_hex(canonical_json(self.model_dump(mode="json")))[:16]
-
-
-def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _field_path(location: tuple[Any, ...]) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
 from api.cli import (
+    approvals,
     audit,
     contact,
     data,
@@ -77,6 +78,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(score.app, name="score")
 app.add_typer(segment.app, name="segment")
 app.add_typer(audit.app, name="audit")
+app.add_typer(approvals.app, name="approvals")
 nba.register(app)
 suppress.register(app)
 app.add_typer(contact.app, name="contact")

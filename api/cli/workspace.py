@@ -1,4 +1,5 @@
-"""`mcopilot workspace create|list`: the tenants everything else is scoped to."""
+"""`mcopilot workspace create|list` and `workspace member ...`: the tenants everything else
+is scoped to, and who acts in them."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from api.cli import members
 from api.cli.output import console, print_json_line
 from core import workspaces
 from core.db import session_scope
 from core.settings import get_settings
 
 app = typer.Typer(help="Create and list workspaces (tenants).", no_args_is_help=True)
+app.add_typer(members.app, name="member")
 
 
 @app.command("create")

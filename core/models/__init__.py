@@ -1,6 +1,15 @@
 """ORM models, one module per area; import them from here."""
 
 from core.models.actions import ActionInventory, CustomerTouch, RecommendationCacheEntry
+from core.models.approvals import (
+    APPROVAL_KINDS,
+    APPROVAL_STATES,
+    DECISIONS,
+    ApprovalComment,
+    ApprovalDecision,
+    ApprovalItem,
+    ApprovalRevision,
+)
 from core.models.audit import AuditHead, AuditRecord
 from core.models.base import Base, UTCDateTime
 from core.models.commerce import (
@@ -24,6 +33,7 @@ from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerId
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.gate import Execution, GateControl, OutboxMessage
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
+from core.models.members import ROLES, User, WorkspaceMember
 from core.models.scores import (
     CustomerCategory,
     CustomerFeatures,
@@ -37,13 +47,21 @@ from core.models.segments import SegmentChange, SegmentDefinition, SegmentMember
 
 __all__ = [
     "ALL_CHANNELS",
+    "APPROVAL_KINDS",
+    "APPROVAL_STATES",
     "CHANNELS",
     "COMPLETED_STATUSES",
+    "DECISIONS",
     "EMAIL_EVENT_TYPES",
     "ORDER_STATUSES",
+    "ROLES",
     "SUPPRESSION_REASONS",
     "ActionInventory",
     "AppliedPromotion",
+    "ApprovalComment",
+    "ApprovalDecision",
+    "ApprovalItem",
+    "ApprovalRevision",
     "AuditHead",
     "AuditRecord",
     "Base",
@@ -81,5 +99,7 @@ __all__ = [
     "SegmentRun",
     "Suppression",
     "UTCDateTime",
+    "User",
     "Workspace",
+    "WorkspaceMember",
 ]
