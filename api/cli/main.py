@@ -11,7 +11,19 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from typer.core import TyperGroup
 
-from api.cli import data, demo, ingest, knowledge, nba, score, search, segment, workspace
+from api.cli import (
+    check,
+    data,
+    demo,
+    ingest,
+    knowledge,
+    nba,
+    policy,
+    score,
+    search,
+    segment,
+    workspace,
+)
 from core.errors import BackendUnavailable, ConfigurationError, McopilotError
 
 EXIT_USER_ERROR = 2
@@ -63,6 +75,8 @@ app.add_typer(workspace.app, name="workspace")
 app.add_typer(data.app, name="data")
 app.add_typer(score.app, name="score")
 app.add_typer(segment.app, name="segment")
+app.add_typer(policy.app, name="policy")
+check.register(app)
 nba.register(app)
 demo.register(app)
 
