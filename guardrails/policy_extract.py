@@ -29,6 +29,7 @@ from guardrails.policy_text import (
     sentences,
     slug,
     split_condition,
+    table_rows,
     tables,
 )
 from retrieval.citations import Citation, citation_label, parse_citations
@@ -719,8 +720,29 @@ def _length_rules(build: _Builder, lengths: dict[tuple[str, str], list[Any]]) ->
             )
 
 
+def _with_table_headers(chunks: Sequence[SourceChunk]) -> list[SourceChunk]:
+    """Chunks as read: a table cut in two by chunking gets its header row back in the second
+    chunk (the citation still names the chunk itself)."""
+    read: list[SourceChunk] = []
+    header: dict[tuple[str, ...], str] = {}
+    for chunk in chunks:
+        lines = chunk.text.lstrip().splitlines()
+        text = chunk.text
+        if lines and lines[0].startswith("|") and chunk.heading_path in header:
+            first = table_rows(lines[0])
+            known = table_rows(header[chunk.heading_path])
+            if first and known and first[0] != known[0]:
+                text = header[chunk.heading_path] + "\n|---|\n" + chunk.text.lstrip()
+        for table_text in re.findall(r"(?m)^\|.*\|\s*$", chunk.text)[:1]:
+            if chunk.heading_path not in header or not lines[0].startswith("|"):
+                header[chunk.heading_path] = table_text.strip()
+        read.append(SourceChunk(chunk.chunk_id, chunk.title, chunk.heading_path, text))
+    return read
+
+
 def extract_policy(chunks: Sequence[SourceChunk], *, brand: str = "") -> BrandPolicy:
     """The policy the documents state, each rule citing its chunk (the offline tier)."""
+    chunks = _with_table_headers(chunks)
     build = _Builder()
     limits = [limit for chunk in chunks for limit in _discount_table(chunk)]
     for limit in limits:
