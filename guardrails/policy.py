@@ -27,9 +27,14 @@ ClaimCategory = Literal[
     "guarantee", "risk", "superlative", "financial", "health", "security", "approval", "other"
 ]
 ChannelRuleKind = Literal[
-    "max_chars", "min_chars", "max_segments", "required_text", "starts_with",
-    "unsubscribe_link", "postal_address",
-]  # fmt: skip
+    "max_chars",
+    "min_chars",
+    "max_segments",
+    "required_text",
+    "starts_with",
+    "unsubscribe_link",
+    "postal_address",
+]
 ToneRuleKind = Literal["max_exclamations", "no_all_caps", "max_emoji"]
 RULE_ID = r"^[a-z0-9][a-z0-9_.-]{1,99}$"
 
@@ -214,9 +219,17 @@ class BrandPolicy(BaseModel):
 
 
 RULE_LISTS = (
-    "avoid", "banned_claims", "disclaimers", "max_discount", "channel_rules", "tone_rules",
-    "exclusions", "budget_ceilings", "regional_rules", "allowed_contacts",
-)  # fmt: skip
+    "avoid",
+    "banned_claims",
+    "disclaimers",
+    "max_discount",
+    "channel_rules",
+    "tone_rules",
+    "exclusions",
+    "budget_ceilings",
+    "regional_rules",
+    "allowed_contacts",
+)
 
 
 def canonical_json(data: Any) -> str:

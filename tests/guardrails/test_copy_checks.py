@@ -171,9 +171,17 @@ def test_bad_assets_name_the_field():
 
 def test_a_policy_written_by_hand_is_checked_the_same_way():
     policy = parse_policy(
-        {"banned_claims": [{"id": "claim.cure", "phrase": "cures", "category": "health",
-                            "source": "manual: legal"}]}
-    )  # fmt: skip
+        {
+            "banned_claims": [
+                {
+                    "id": "claim.cure",
+                    "phrase": "cures",
+                    "category": "health",
+                    "source": "manual: legal",
+                }
+            ]
+        }
+    )
     found = check_copy(
         policy, CopyAsset(channel="push", title="Tea", body="This tea cured my cold")
     )

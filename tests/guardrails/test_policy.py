@@ -26,16 +26,36 @@ def test_version_is_the_hash_of_the_content_and_survives_a_yaml_round_trip(tmp_p
     [
         ({"avoid": [{**RULE, "phrase": ""}]}, "policy.avoid[0].phrase"),
         ({"avoid": [{k: v for k, v in RULE.items() if k != "source"}]}, "policy.avoid[0].source"),
-        ({"max_discount": [{"id": "d.x", "applies_to": "x", "max_percent": 120, "source": "m"}]},
-         "policy.max_discount[0].max_percent"),
-        ({"channel_rules": [{"id": "sms.x", "channel": "fax", "kind": "max_chars", "limit": 1,
-                             "source": "m"}]}, "policy.channel_rules[0].channel"),
-        ({"channel_rules": [{"id": "sms.x", "channel": "sms", "kind": "max_chars",
-                             "source": "m"}]}, "policy.channel_rules[0]"),
+        (
+            {"max_discount": [{"id": "d.x", "applies_to": "x", "max_percent": 120, "source": "m"}]},
+            "policy.max_discount[0].max_percent",
+        ),
+        (
+            {
+                "channel_rules": [
+                    {
+                        "id": "sms.x",
+                        "channel": "fax",
+                        "kind": "max_chars",
+                        "limit": 1,
+                        "source": "m",
+                    }
+                ]
+            },
+            "policy.channel_rules[0].channel",
+        ),
+        (
+            {
+                "channel_rules": [
+                    {"id": "sms.x", "channel": "sms", "kind": "max_chars", "source": "m"}
+                ]
+            },
+            "policy.channel_rules[0]",
+        ),
         ({"avoid": [RULE, {**RULE, "id": "avoid.two"}]}, "policy.avoid"),
         ({"tone": []}, "policy.tone"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_field_is_named_by_its_path(body, field):
     with pytest.raises(InvalidInput) as caught:
         parse_policy(body)

@@ -77,10 +77,14 @@ def test_extraction_is_deterministic_and_the_shipped_policy_came_from_it(chunks)
 def test_a_model_tier_may_add_cited_rules_but_never_remove_or_replace(chunks):
     base = extract_policy(chunks)
     cite = chunks[0].citation
-    additions = parse_policy({
-        "avoid": [{"id": "avoid.awesome", "phrase": "awesome", "source": cite},
-                  {"id": "avoid.other", "phrase": "cheap", "replacement": "x", "source": cite}],
-    })  # fmt: skip
+    additions = parse_policy(
+        {
+            "avoid": [
+                {"id": "avoid.awesome", "phrase": "awesome", "source": cite},
+                {"id": "avoid.other", "phrase": "cheap", "replacement": "x", "source": cite},
+            ],
+        }
+    )
     merged = add_rules(base, additions, chunks)
     rules = by_id(merged)
     assert "avoid.awesome" in rules and "avoid.other" not in rules

@@ -59,8 +59,16 @@ def test_a_failed_apply_leaves_the_active_version_alone(db):
     with session_scope(db) as session:
         acme = workspaces.create(session, "acme").id
         apply_policy(session, acme, parse_policy(ONE))
-    cited = {"avoid": [{"id": "avoid.x", "phrase": "x y", "quote": "- x y",
-                        "source": "[Doc › Words #chk_0123456789abcdef]"}]}  # fmt: skip
+    cited = {
+        "avoid": [
+            {
+                "id": "avoid.x",
+                "phrase": "x y",
+                "quote": "- x y",
+                "source": "[Doc › Words #chk_0123456789abcdef]",
+            }
+        ]
+    }
     with pytest.raises(InvalidInput) as caught, session_scope(db) as session:
         apply_policy(session, acme, parse_policy(cited))
     assert caught.value.field == "policy.avoid[0].source"
