@@ -52,8 +52,8 @@ def test_extract_apply_show_and_check(cli, tmp_path):
     result = json.loads(blocked.stdout)
     assert not result["passed"] and result["policy_version"] == shown["version"]
     assert [f["rule_id"] for f in result["findings"]] == [
-        "claim.risk-free",
         "sms.stop_text",
+        "claim.risk-free",
         "avoid.cheap",
     ]
     copy = tmp_path / "email.txt"
