@@ -1,5 +1,6 @@
-"""`mcopilot demo`: the main job on the embedded default. Ingest the demo brand and search it;
-load demo customers, score them, and show a segment and a next best action."""
+"""`mcopilot demo`: the main job on the embedded default. Ingest the demo brand, apply its
+brand policy and search it; load demo customers, score them, and show a segment and a next
+best action."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def demo(
         f"{report.count('added')} added, {report.count('updated')} updated, "
         f"{report.count('unchanged')} unchanged; {flagged} chunk(s) flagged as instruction-like"
     )
+    _apply_demo_policy(settings, workspace)
     for query in DEMO_QUERIES:
         console.rule(escape(query))
         for rank, result in enumerate(search(workspace, query, k=k, settings=settings), start=1):
@@ -92,6 +94,20 @@ def demo(
                 f"   {escape(snippet)}"
             )
     _customers_segment_and_nba(settings, workspace, customers)
+
+
+def _apply_demo_policy(settings: Settings, workspace: str) -> None:
+    """The demo brand's reviewed policy (built by `mcopilot policy extract`) becomes the
+    workspace's active policy; applying the same version again changes nothing."""
+    from guardrails.policy_service import apply_policy_file
+    from knowledge import DEMO_POLICY_FILE
+
+    stored = apply_policy_file(settings, workspace, DEMO_POLICY_FILE, created_by="demo")
+    console.print(
+        f"brand policy {stored.version}: {stored.policy.rule_count()} rules, each citing its "
+        f"source chunk ({'applied' if stored.new else 'active'}); try `mcopilot check "
+        f'--workspace {escape(workspace)} --channel sms --text "..."`'
+    )
 
 
 def _customers_segment_and_nba(settings: Settings, workspace: str, customers: int) -> None:

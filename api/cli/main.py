@@ -14,12 +14,14 @@ from typer.core import TyperGroup
 from api.cli import (
     approvals,
     audit,
+    check,
     contact,
     data,
     demo,
     ingest,
     knowledge,
     nba,
+    policy,
     score,
     search,
     segment,
@@ -79,6 +81,8 @@ app.add_typer(score.app, name="score")
 app.add_typer(segment.app, name="segment")
 app.add_typer(audit.app, name="audit")
 app.add_typer(approvals.app, name="approvals")
+app.add_typer(policy.app, name="policy")
+check.register(app)
 nba.register(app)
 suppress.register(app)
 app.add_typer(contact.app, name="contact")

@@ -34,6 +34,7 @@ from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.gate import Execution, GateControl, OutboxMessage
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
 from core.models.members import ROLES, User, WorkspaceMember
+from core.models.policies import BrandPolicyVersion
 from core.models.scores import (
     CustomerCategory,
     CustomerFeatures,
@@ -65,6 +66,7 @@ __all__ = [
     "AuditHead",
     "AuditRecord",
     "Base",
+    "BrandPolicyVersion",
     "Cart",
     "CartItem",
     "ChannelConsent",
