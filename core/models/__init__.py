@@ -16,6 +16,7 @@ from core.models.commerce import (
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
+from core.models.quarantine import ChunkRelease
 from core.models.scores import (
     CustomerCategory,
     CustomerFeatures,
@@ -39,6 +40,7 @@ __all__ = [
     "CartItem",
     "ChannelConsent",
     "Chunk",
+    "ChunkRelease",
     "Customer",
     "CustomerCategory",
     "CustomerFeatures",
