@@ -168,10 +168,9 @@ def sweep(report: ClaimReport, thresholds: Sequence[float]) -> list[tuple[float,
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from knowledge import DEMO_BRAND_DIR
     from retrieval.embeddings import get_embedder
     from retrieval.ingest import ingest_path
-
-    from knowledge import DEMO_BRAND_DIR
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", action="store_true", help="print accuracy per threshold")

@@ -43,9 +43,7 @@ _QUANTITY = re.compile(
     r"|\b(?P<w>" + "|".join(_NUMBER_WORDS) + r")\b",
     re.IGNORECASE,
 )
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december"
-)
+_MONTHS = "january|february|march|april|may|june|july|august|september|october|november|december"
 _WORD = re.compile(r"[A-Za-z][\w'’&.-]*[\w]|[A-Za-z]")
 _ABSOLUTE = re.compile(
     r"\b(?:best|fastest|cheapest|lowest|highest|largest|biggest|easiest|safest|smartest|"
@@ -172,14 +170,13 @@ def entities(claim: str) -> list[str]:
         if not word or word.lower() in _NOT_ENTITIES or not word[0].isalpha():
             continue
         acronym = len(word) >= 2 and word.isupper() and word.isalpha()
-        camel = any(c.isupper() for c in word[1:]) and not word.isupper() or (
+        camel = (any(c.isupper() for c in word[1:]) and not word.isupper()) or (
             word[0].isupper() and any(c.isdigit() for c in word)
         )
         starts = index == 0 or bool(_STARTS_CLAUSE.search(claim[: match.start()]))
         capitalised = word[0].isupper()
-        if acronym or camel or (capitalised and not starts and not title_case):
-            found.append(word)
-        elif capitalised and re.fullmatch(_MONTHS, word, re.IGNORECASE):
+        month = capitalised and re.fullmatch(_MONTHS, word, re.IGNORECASE) is not None
+        if acronym or camel or month or (capitalised and not starts and not title_case):
             found.append(word)
     return list(dict.fromkeys(found))
 

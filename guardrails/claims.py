@@ -98,9 +98,7 @@ class _Similarity:
         best = -1.0
         for item in cited:
             if item.chunk_id not in self._windows:
-                self._windows[item.chunk_id] = self.embedder.embed_documents(
-                    evidence_windows(item)
-                )
+                self._windows[item.chunk_id] = self.embedder.embed_documents(evidence_windows(item))
             best = max(best, float(np.max(self._windows[item.chunk_id] @ query)))
         return best
 

@@ -88,8 +88,8 @@ def render_evidence(items: Sequence[Evidence], *, nonce: str | None = None) -> Q
 
 def unescape(text: str) -> str:
     """The folded text back from a data block's body (for checks and tests)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace(
-        "&amp;", "&"
+    return (
+        text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
     )
 
 

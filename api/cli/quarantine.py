@@ -1,4 +1,4 @@
-"""`mcopilot knowledge quarantine list|release`: chunks flagged as instruction-like, and their release."""
+"""`mcopilot knowledge quarantine list|release`: flagged chunks and their release."""
 
 from __future__ import annotations
 

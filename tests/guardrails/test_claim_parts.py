@@ -43,7 +43,11 @@ def test_citations_belong_to_the_sentence_they_sit_in_or_follow():
 def test_lines_and_bullets_are_sentences_and_abbreviations_do_not_split():
     text = "Subject line here\n- Prices in the U.S. store, e.g. Growth at $79.\n- Second point"
     claims = [s.claim for s in split_sentences(text)]
-    assert claims == ["Subject line here", "Prices in the U.S. store, e.g. Growth at $79.", "Second point"]
+    assert claims == [
+        "Subject line here",
+        "Prices in the U.S. store, e.g. Growth at $79.",
+        "Second point",
+    ]
 
 
 def test_a_malformed_citation_is_kept_apart():

@@ -34,7 +34,9 @@ def _cite(session, workspace: str, source: str, contains: str) -> str:
     row = session.execute(
         select(Chunk.id, Chunk.heading_path, Document.title)
         .join(Document, Document.id == Chunk.document_id)
-        .where(Chunk.workspace_id == ws.id, Document.source == source, Chunk.text.contains(contains))
+        .where(
+            Chunk.workspace_id == ws.id, Document.source == source, Chunk.text.contains(contains)
+        )
     ).one()
     return f"[{citation_label(row.title, row.heading_path)} #{row.id}]"
 
@@ -69,9 +71,7 @@ def test_a_cited_supported_sentence_passes_and_greetings_need_nothing(acme):
 def test_wrong_figures_names_and_missing_citations_block(acme):
     with session_scope(acme) as session:
         cite = _cite(session, "acme", "pricing.md", "Growth costs")
-    assert _rules(acme, "acme", f"Growth costs $69 a month {cite}.") == [
-        "claim.unsupported_figure"
-    ]
+    assert _rules(acme, "acme", f"Growth costs $69 a month {cite}.") == ["claim.unsupported_figure"]
     assert _rules(acme, "acme", f"Growth costs $79 a month on Shopify {cite}.") == [
         "claim.unsupported_entity"
     ]
@@ -85,13 +85,9 @@ def test_a_chunk_of_another_workspace_or_a_made_up_one_is_unknown(acme):
     with session_scope(acme) as session:
         theirs = _cite(session, "globex", "pricing.md", "Growth costs")
     assert _rules(acme, "globex", f"Growth costs $79 a month {theirs}.") == []
-    assert _rules(acme, "acme", f"Growth costs $79 a month {theirs}.") == [
-        "claim.unknown_source"
-    ]
+    assert _rules(acme, "acme", f"Growth costs $79 a month {theirs}.") == ["claim.unknown_source"]
     made_up = "[Pricing #chk_0123456789abcdef]"
-    assert _rules(acme, "acme", f"Growth costs $79 a month {made_up}.") == [
-        "claim.unknown_source"
-    ]
+    assert _rules(acme, "acme", f"Growth costs $79 a month {made_up}.") == ["claim.unknown_source"]
 
 
 def test_citing_quarantined_text_blocks_until_an_admin_releases_it(acme):
@@ -101,7 +97,13 @@ def test_citing_quarantined_text_blocks_until_an_admin_releases_it(acme):
     assert _rules(acme, "acme", copy) == ["claim.quarantined_source"]
     with session_scope(acme) as session:
         ws = workspaces.get_or_raise(session, "acme")
-        release(session, ws.id, cite[-21:-1], actor="ana", reason="Reviewed: the commission rate is real")
+        release(
+            session,
+            ws.id,
+            cite[-21:-1],
+            actor="ana",
+            reason="Reviewed: the commission rate is real",
+        )
     assert _rules(acme, "acme", copy) == []
 
 

@@ -34,7 +34,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chunk_releases")),
-        sa.UniqueConstraint("workspace_id", "chunk_id", name=op.f("uq_chunk_releases_workspace_id")),
+        sa.UniqueConstraint(
+            "workspace_id", "chunk_id", name=op.f("uq_chunk_releases_workspace_id")
+        ),
     )
 
 
