@@ -16,8 +16,9 @@ The threshold was chosen on evals/datasets/claims.jsonl (73 sentences written ag
 demo brand, labelled; `python -m evals.claims_eval --sweep` prints the sweep). With figures
 and names checked first, similarity is what catches a sentence citing a real but unrelated
 chunk: those scored at most 0.383 with all-MiniLM-L6-v2, supported sentences at least 0.580
-(0.642 with one citation). 0.48 is the middle of that gap; any value from 0.40 to 0.60 gives
-the same accuracy on the set (0.959), higher ones start blocking supported paraphrases.
+(0.642 with one citation). 0.48 is the middle of that gap: 0.40-0.50 give accuracy 0.959;
+0.55-0.60 give 0.973 only because one wrong-name sentence scores 0.545, too close to the
+weakest supported one (0.580) to tune on; from 0.65 up, supported paraphrases are blocked.
 It does not catch a true figure put to a false use ("26% more revenue" from "a 26% relative
 increase in conversion"), nor a swapped relation between names the chunk mentions.
 """
