@@ -37,7 +37,9 @@ from retrieval.indexes import Indexes, shared_indexes, vector_metadata
 from retrieval.injection import scan
 from retrieval.parsers import SUFFIXES, ParseError, parse_bytes
 
-PIPELINE = "ingest-v1"
+PIPELINE = (
+    "ingest-v2"  # v2: the injection scan learnt tool fences, ReAct actions, approval commands
+)
 MAX_SOURCE_CHARS = 1000  # documents.source
 log = logging.getLogger(__name__)
 Status = Literal["added", "updated", "unchanged", "failed", "pruned", "deleted"]

@@ -50,7 +50,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
         r"\b(?:note|message|instructions?|attention)\s+(?:for|to)\s+(?:the\s+|all\s+|any\s+)?"
         r"(?:ai|llm|language\s+models?|assistants?|chat\s?bots?|agents?|automated\s+(?:tools?|"
         r"systems?|agents?))\b|\b(?:ai|llm|assistants?|models?|agents?|bots?)\s+(?:reading|"
-        r"processing|parsing|summari[sz]ing)\s+this\b",
+        r"processing|parsing|summari[sz]ing)\s+this\b|\bwhen\s+you\s+(?:summari[sz]e|read|process|parse|"
+        r"index)\s+this\b",
     ),
     (
         "mass_action",
@@ -73,12 +74,21 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "prompt_markup",
         r"<\|(?:im_start|im_end|system|endoftext)\|>|\[/?INST\]|<<\s*SYS\s*>>|^\s*#{2,}\s*"
-        r"(?:system|instruction)s?\s*:?\s*$|<\s*/?\s*(?:system|tool_call|function_call)\s*>",
+        r"(?:system|instruction)s?\s*:?\s*$|<\s*/?\s*(?:system|tool_call|function_call)\s*>|"
+        r"^\s*(?:```|~~~)\s*(?:tool|tool_calls?|function|function_calls?|actions?)\s*$",
     ),
     (
         "tool_call",
         r"[\"']?(?:tool|function|action|tool_calls?|function_call)[\"']?\s*:\s*[\"'{\[]"
-        r"[^\n]{0,80}?\b(?:send|email|delete|approve|activate|execute|transfer|export)",
+        r"[^\n]{0,80}?\b(?:send|email|delete|approve|activate|execute|transfer|export)|"
+        r"\b(?:send|email|approve|activate|execute|delete|export|release|publish|transfer)_\w+\s*\(|"
+        r"^\s*action(?:\s+input)?\s*:\s*(?:send|email|approve|activate|execute|delete|export|"
+        r"release|publish|\{)",
+    ),
+    (
+        "approval_command",
+        r"\b(?:approve|reject|release|activate)\s+(?:item|asset|request|campaign|journey|chunk)\s*"
+        r"(?:#|no\.?\s*|number\s+)?\d+\b",
     ),
 )
 _COMPILED = tuple(

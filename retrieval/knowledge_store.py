@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput, NotFound
-from core.models import Chunk, Document
+from core.models import Chunk, ChunkRelease, Document
 
 ID_BATCH = 500
 
@@ -113,6 +113,12 @@ class StoredChunk:
     char_start: int
     char_end: int
     flagged: bool
+    released: bool = False
+
+    @property
+    def quarantined(self) -> bool:
+        """Flagged at ingest and not released by an admin: never used for generation."""
+        return self.flagged and not self.released
 
 
 def chunks_by_ids(
@@ -122,7 +128,7 @@ def chunks_by_ids(
     if not chunk_ids:
         return {}
     rows = session.execute(chunks_by_ids_statement(workspace_id, chunk_ids))
-    return {row.id: StoredChunk(*row) for row in rows}
+    return {row.id: StoredChunk(*row[:-1], released=bool(row.released)) for row in rows}
 
 
 def chunks_by_ids_statement(workspace_id: str, chunk_ids: list[str]) -> Select[Any]:
@@ -137,9 +143,20 @@ def chunks_by_ids_statement(workspace_id: str, chunk_ids: list[str]) -> Select[A
             Chunk.char_start,
             Chunk.char_end,
             Chunk.flagged,
+            ChunkRelease.id.is_not(None).label("released"),
         )
         .join(Document, Document.id == Chunk.document_id)
+        .outerjoin(ChunkRelease, release_matches())
         .where(Chunk.workspace_id == workspace_id, Chunk.id.in_(chunk_ids))
+    )
+
+
+def release_matches() -> ColumnElement[bool]:
+    """The join condition of a chunk and its release: same workspace, id and text hash."""
+    return and_(
+        ChunkRelease.workspace_id == Chunk.workspace_id,
+        ChunkRelease.chunk_id == Chunk.id,
+        ChunkRelease.content_hash == Chunk.content_hash,
     )
 
 

@@ -52,6 +52,7 @@ class SearchResult:
     char_start: int
     char_end: int
     flagged: bool = False
+    released: bool = False
     ranks: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,7 +123,11 @@ class SearchEngine:
         retrievers: tuple[str, ...] = ("bm25", "dense"),
         exclude_flagged: bool = False,
     ) -> list[SearchResult]:
-        """The k best chunks of the workspace for the query, best first."""
+        """The k best chunks of the workspace for the query, best first.
+
+        `exclude_flagged` leaves out quarantined chunks: flagged at ingest and not released
+        by an admin (`mcopilot knowledge quarantine release`). Generation always sets it.
+        """
         text = normalise_query(query)
         validate_k(k)
         unknown = set(retrievers) - {"bm25", "dense"}
@@ -160,7 +165,7 @@ class SearchEngine:
             )
             for candidate in candidates:
                 chunk = stored.get(candidate.chunk_id)
-                if chunk is None or (exclude_flagged and chunk.flagged):
+                if chunk is None or (exclude_flagged and chunk.quarantined):
                     continue  # a vector the database no longer knows, or quarantined text
                 results.append(_result(chunk, candidate))
                 if len(results) == k:
@@ -181,6 +186,7 @@ def _result(chunk: knowledge_store.StoredChunk, candidate: Fused) -> SearchResul
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         flagged=chunk.flagged,
+        released=chunk.released,
         ranks=dict(candidate.ranks),
     )
 

@@ -8,11 +8,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from api.cli import quarantine
 from api.cli.ingest import WorkspaceOption
 from api.cli.output import console, err_console, print_json_line
 from core.settings import get_settings
 
 app = typer.Typer(help="List, delete and reindex a workspace's documents.", no_args_is_help=True)
+app.add_typer(quarantine.app, name="quarantine")
 
 
 @app.command("list")

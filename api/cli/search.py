@@ -48,7 +48,11 @@ def search(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     exclude_flagged: Annotated[
-        bool, typer.Option("--exclude-flagged", help="Leave out chunks flagged at ingest.")
+        bool,
+        typer.Option(
+            "--exclude-flagged",
+            help="Leave out quarantined chunks (flagged at ingest, not released).",
+        ),
     ] = False,
 ) -> None:
     """Search the workspace's knowledge: BM25 and dense retrieval fused by reciprocal rank."""

@@ -35,6 +35,7 @@ from core.models.gate import Execution, GateControl, OutboxMessage
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
 from core.models.members import ROLES, User, WorkspaceMember
 from core.models.policies import BrandPolicyVersion
+from core.models.quarantine import ChunkRelease
 from core.models.scores import (
     CustomerCategory,
     CustomerFeatures,
@@ -71,6 +72,7 @@ __all__ = [
     "CartItem",
     "ChannelConsent",
     "Chunk",
+    "ChunkRelease",
     "ContactPolicyRecord",
     "Customer",
     "CustomerCategory",
