@@ -365,14 +365,15 @@ def is_approved(
     """True only when the item is approved, not expired, its current content has exactly
     this hash, and enough distinct approvers approved that very hash.
 
-    With `lock`, the item's row stays locked until the caller's transaction ends, so no edit
-    can slip in between this check and the action the caller takes.
+    With `lock`, the item's row stays share-locked until the caller's transaction ends, so no
+    edit or decision (they lock it for update) can slip in between this check and the action
+    the caller takes, while sends of the same item still run side by side.
     """
     query = select(ApprovalItem).where(
         ApprovalItem.id == item_id, ApprovalItem.workspace_id == workspace_id
     )
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(read=True).execution_options(populate_existing=True)
     item = session.scalars(query).one_or_none()
     if item is None:
         return False
