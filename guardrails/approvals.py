@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,7 @@ from guardrails.approval_rules import (
     decide_edit,
     required_approvals,
 )
+from guardrails.audit.service import append
 
 MAX_COMMENT = 4000
 MAX_EVIDENCE_SHOWN = 3
@@ -196,7 +198,25 @@ def submit(
     session.flush()
     session.add(_revision(item, actor, now))
     session.flush()
+    _audit(session, actor, item, "submit", "pending", title=item.title)
     return item
+
+
+def _audit(
+    session: Session, actor: Member, item: ApprovalItem, action: str, decision: str, **result: Any
+) -> None:
+    """Record the step in the workspace's audit log, in the same transaction."""
+    append(
+        session,
+        item.workspace_id,
+        actor=actor.handle,
+        action=f"approval.{action}",
+        inputs={"item_id": item.id, "kind": item.kind, "revision": item.revision},
+        evidence_ids=list(item.evidence_ids or []),
+        output_hash=item.content_hash,
+        decision=decision,
+        result=result,
+    )
 
 
 def _flush_versioned(session: Session, item: ApprovalItem) -> None:
@@ -272,6 +292,7 @@ def edit(
     _flush_versioned(session, item)
     session.add(_revision(item, actor, now))
     session.flush()
+    _audit(session, actor, item, "edit", item.state, approvals_voided=True)
     return item, verdict
 
 
@@ -326,6 +347,7 @@ def decide_item(
     if verdict.state != "pending":
         item.decided_at = now
     _flush_versioned(session, item)
+    _audit(session, actor, item, action, item.state, comment=comment)
     return Outcome(item=item, verdict=verdict)
 
 

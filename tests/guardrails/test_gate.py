@@ -242,3 +242,22 @@ def test_first_refusal_keeps_the_gate_order():
     allowed = ContactDecision(True, "allowed", "")
     assert first_refusal(paused=None, approved=True, contact=allowed) is None
     assert replace(blocked, allowed=True).allowed
+
+
+def test_every_approval_step_and_send_is_in_the_audit_chain(db_settings):
+    world = make_world(db_settings)
+    with smtp_server() as (_, port):
+        settings = _with_smtp(db_settings, port)
+        run(world, settings)
+    with session_scope(settings) as session:
+        records = session.scalars(
+            select(AuditRecord)
+            .where(AuditRecord.workspace_id == world.team.workspace_id)
+            .order_by(AuditRecord.seq)
+        ).all()
+        assert [(r.actor, r.action, r.decision) for r in records] == [
+            ("mia", "approval.submit", "pending"),
+            ("rev1", "approval.approve", "approved"),
+            ("journey:spring", "gate.email", "executed"),
+        ]
+        assert verify(session, world.team.workspace_id, settings=settings).intact
