@@ -211,3 +211,29 @@ def remove(session: Session, workspace: Workspace, handle: str, *, actor: Member
         )
     )
     return member.role
+
+
+def acting_as(
+    session: Session, workspace: Workspace, handle: str, *, needed: Role, to: str
+) -> Member:
+    """The member acting as `handle`, if their role is `needed` or higher (the check every
+    command that changes policy, knowledge or sending runs first)."""
+    return require_role(resolve(session, workspace, handle), needed, to=to)
+
+
+DEMO_TEAM: tuple[tuple[str, Role], ...] = (
+    ("admin", "admin"),
+    ("marketer", "marketer"),
+    ("reviewer", "reviewer"),
+    ("reviewer2", "reviewer"),
+)
+
+
+def ensure_demo_team(session: Session, workspace: Workspace) -> list[Member]:
+    """The demo workspace's team (an admin, a marketer, two reviewers), added while the
+    workspace has no admin yet; a workspace with an admin is left as it is."""
+    if _admins(session, workspace.id) == 0:
+        admin, _ = add(session, workspace, DEMO_TEAM[0][0], role=DEMO_TEAM[0][1], actor=None)
+        for handle, role in DEMO_TEAM[1:]:
+            add(session, workspace, handle, role=role, actor=admin)
+    return list_members(session, workspace)

@@ -10,8 +10,10 @@ from sqlalchemy import select
 from core import workspaces
 from core.db import session_scope
 from core.errors import InvalidInput, NotFound
+from core.members import acting_as
 from core.models import Document
 from core.settings import Settings
+from guardrails.audit.service import append
 from guardrails.policy import BrandPolicy, load_policy_file
 from guardrails.policy_extract import extract_policy
 from guardrails.policy_store import StoredPolicy, active_policy, apply_policy, workspace_chunks
@@ -60,13 +62,26 @@ def extract_from_path(
 
 
 def apply_policy_file(
-    settings: Settings, workspace_slug: str, path: Path, *, created_by: str = ""
+    settings: Settings, workspace_slug: str, path: Path, *, created_by: str
 ) -> StoredPolicy:
-    """Validate the file and make it the workspace's active policy, in one transaction."""
+    """Validate the file and make it the workspace's active policy, in one transaction; only
+    an admin may, and the change is in the audit log."""
     policy = load_policy_file(path)
     with session_scope(settings) as session:
         workspace = workspaces.get_or_raise(session, workspace_slug)
-        return apply_policy(session, workspace.id, policy, created_by=created_by)
+        admin = acting_as(session, workspace, created_by, needed="admin", to="set the policy")
+        stored = apply_policy(session, workspace.id, policy, created_by=admin.handle)
+        append(
+            session,
+            workspace.id,
+            actor=admin.handle,
+            action="policy.apply",
+            inputs={"file": path.name, "version": stored.version},
+            output=stored.policy.model_dump(mode="json"),
+            decision="saved" if stored.new else "reactivated",
+            settings=settings,
+        )
+        return stored
 
 
 def show_policy(settings: Settings, workspace_slug: str) -> StoredPolicy:

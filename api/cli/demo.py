@@ -99,10 +99,19 @@ def demo(
 def _apply_demo_policy(settings: Settings, workspace: str) -> None:
     """The demo brand's reviewed policy (built by `mcopilot policy extract`) becomes the
     workspace's active policy; applying the same version again changes nothing."""
+    from core import members, workspaces
+    from core.db import session_scope
     from guardrails.policy_service import apply_policy_file
     from knowledge import DEMO_POLICY_FILE
 
-    stored = apply_policy_file(settings, workspace, DEMO_POLICY_FILE, created_by="demo")
+    with session_scope(settings) as session:
+        team = members.ensure_demo_team(session, workspaces.get_or_raise(session, workspace))
+        admin = next(m.handle for m in team if m.role == "admin")
+    console.print(
+        "team: " + ", ".join(f"{escape(m.handle)} ({m.role})" for m in team) + "; act as one "
+        "with --as, e.g. `mcopilot approvals list --as reviewer`"
+    )
+    stored = apply_policy_file(settings, workspace, DEMO_POLICY_FILE, created_by=admin)
     console.print(
         f"brand policy {stored.version}: {stored.policy.rule_count()} rules, each citing its "
         f"source chunk ({'applied' if stored.new else 'active'}); try `mcopilot check "

@@ -65,7 +65,7 @@ def extract(
 def apply(
     file: Annotated[Path, typer.Argument(help="The reviewed policy YAML.")],
     workspace: WorkspaceOption,
-    actor: Annotated[str, typer.Option("--as", help="Who applies it (recorded).")] = "",
+    actor: Annotated[str, typer.Option("--as", help="The admin who applies it.")],
 ) -> None:
     """Validate the policy file and make it the workspace's active policy."""
     from guardrails.policy_service import apply_policy_file

@@ -66,13 +66,26 @@ def release(
     as_json: Annotated[bool, typer.Option("--json", help="Print the release as JSON.")] = False,
 ) -> None:
     """Let one flagged chunk back into generation; who, when and why are stored."""
-    from core import workspaces
+    from core import members, workspaces
     from core.db import session_scope
+    from guardrails.audit.service import append
     from retrieval.quarantine import release as release_chunk
 
-    with session_scope(get_settings()) as session:
+    settings = get_settings()
+    with session_scope(settings) as session:
         ws = workspaces.get_or_raise(session, workspace)
-        released = release_chunk(session, ws.id, chunk_id, actor=actor, reason=reason)
+        admin = members.acting_as(session, ws, actor, needed="admin", to="release quarantine")
+        released = release_chunk(session, ws.id, chunk_id, actor=admin.handle, reason=reason)
+        append(
+            session,
+            ws.id,
+            actor=admin.handle,
+            action="knowledge.release",
+            inputs={"chunk_id": released.chunk_id, "source": released.source, "reason": reason},
+            evidence_ids=[released.chunk_id],
+            decision="released",
+            settings=settings,
+        )
     if as_json:
         print_json_line(released.to_dict())
         return

@@ -29,14 +29,19 @@ def test_extract_apply_show_and_check(cli, tmp_path):
         encoding="utf-8",
     )
     assert cli("workspace", "create", "acme").exit_code == 0
+    assert cli("workspace", "member", "add", "ann", "--role", "admin", "-w", "acme").exit_code == 0
+    add_bob = ("workspace", "member", "add", "bob", "--role", "marketer", "-w", "acme")
+    assert cli(*add_bob, "--as", "ann").exit_code == 0
     out = tmp_path / "policy.yaml"
     extracted = cli("policy", "extract", str(docs), "-w", "acme", "--out", str(out))
     assert extracted.exit_code == 0, extracted.stderr
     assert "proposed 4 rules from 1 documents" in extracted.stdout
     body = yaml.safe_load(out.read_text(encoding="utf-8"))
     assert body["avoid"][0]["source"].startswith("[Words › Words to avoid #chk_")
+    refused = cli("policy", "apply", str(out), "-w", "acme", "--as", "bob")
+    assert refused.exit_code == 2 and "only admins may set the policy" in refused.stderr
     applied = cli("policy", "apply", str(out), "-w", "acme", "--as", "ann")
-    assert applied.exit_code == 0 and "saved policy version" in applied.stdout
+    assert applied.exit_code == 0 and "saved policy version" in applied.stdout, applied.stderr
     shown = json.loads(cli("policy", "show", "-w", "acme", "--json").stdout)
     assert (
         shown["created_by"] == "ann"
@@ -94,7 +99,10 @@ def test_extract_apply_show_and_check(cli, tmp_path):
             ["policy", "show", "-w", "acme"],
             "error: workspace: workspace 'acme' has no brand policy",
         ),
-        (["policy", "apply", "missing.yaml", "-w", "acme"], "error: FILE: cannot read"),
+        (
+            ["policy", "apply", "missing.yaml", "-w", "acme", "--as", "ann"],
+            "error: FILE: cannot read",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, args, start):
@@ -109,6 +117,6 @@ def test_an_invalid_policy_file_names_the_field(cli, tmp_path):
     cli("workspace", "create", "acme")
     bad = tmp_path / "bad.yaml"
     bad.write_text("max_discount:\n- {id: d.x, applies_to: x, max_percent: 150, source: m}\n")
-    result = cli("policy", "apply", str(bad), "-w", "acme")
+    result = cli("policy", "apply", str(bad), "-w", "acme", "--as", "ann")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: policy.max_discount[0].max_percent:")

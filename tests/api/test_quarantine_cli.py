@@ -26,17 +26,30 @@ def cli(monkeypatch):
     return invoke
 
 
+def _team(cli) -> None:
+    assert cli("workspace", "member", "add", "ana", "--role", "admin", "-w", "acme").exit_code == 0
+    for user, role in (("bob", "admin"), ("mo", "marketer")):
+        add = ("workspace", "member", "add", user, "--role", role, "-w", "acme", "--as", "ana")
+        assert cli(*add).exit_code == 0
+
+
 def test_list_then_release_with_who_and_why(cli, tmp_path):
     (tmp_path / "partners.md").write_text(HOSTILE, encoding="utf-8")
     assert (
         cli("ingest", str(tmp_path / "partners.md"), "-w", "acme", "--create-workspace").exit_code
         == 0
     )
+    _team(cli)
     listed = cli("knowledge", "quarantine", "list", "-w", "acme", "--json")
     (row,) = [json.loads(line) for line in listed.stdout.splitlines()]
     assert row["quarantined"] and row["source"] == "partners.md"
     text = cli("knowledge", "quarantine", "list", "-w", "acme")
     assert row["chunk_id"] in text.stdout and "quarantined" in text.stdout
+    marketer = cli(
+        "knowledge", "quarantine", "release", row["chunk_id"], "-w", "acme",
+        "--as", "mo", "--reason", "Reviewed with the partner team",
+    )  # fmt: skip
+    assert marketer.exit_code == 2 and "only admins may release quarantine" in marketer.stderr
     done = cli(
         "knowledge", "quarantine", "release", row["chunk_id"], "-w", "acme",
         "--as", "ana", "--reason", "Reviewed with the partner team", "--json",
@@ -56,6 +69,7 @@ def test_list_then_release_with_who_and_why(cli, tmp_path):
 def test_bad_release_input_is_one_line_and_exit_2(cli, tmp_path):
     (tmp_path / "partners.md").write_text(HOSTILE, encoding="utf-8")
     cli("ingest", str(tmp_path / "partners.md"), "-w", "acme", "--create-workspace")
+    _team(cli)
     short = cli(
         "knowledge", "quarantine", "release", "chk_0123456789abcdef", "-w", "acme",
         "--as", "ana", "--reason", "ok",

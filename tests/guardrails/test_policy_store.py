@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from core import workspaces
+from core import members, workspaces
 from core.db import session_scope
 from core.errors import InvalidInput
 from core.models import BrandPolicyVersion
@@ -78,7 +78,9 @@ def test_a_failed_apply_leaves_the_active_version_alone(db):
 
 
 def test_the_demo_policy_re_anchors_its_citations_in_the_demo_workspace(demo_settings):
-    stored = apply_policy_file(demo_settings, "demo", DEMO_POLICY_FILE, created_by="test")
+    with session_scope(demo_settings) as session:
+        members.ensure_demo_team(session, workspaces.get_or_raise(session, "demo"))
+    stored = apply_policy_file(demo_settings, "demo", DEMO_POLICY_FILE, created_by="admin")
     shown = show_policy(demo_settings, "demo")
     assert shown.version == stored.version
     from retrieval.citations import parse_citations
