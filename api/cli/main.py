@@ -18,6 +18,7 @@ from api.cli import (
     contact,
     data,
     demo,
+    gate,
     ingest,
     knowledge,
     nba,
@@ -86,6 +87,7 @@ check.register(app)
 nba.register(app)
 suppress.register(app)
 app.add_typer(contact.app, name="contact")
+app.add_typer(gate.app, name="gate")
 demo.register(app)
 
 
