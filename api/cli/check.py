@@ -46,6 +46,14 @@ def check(
     variables: Annotated[
         list[str] | None, typer.Option("--var", help="A template variable the sender fills.")
     ] = None,
+    claims: Annotated[
+        bool | None,
+        typer.Option(
+            "--claims/--no-claims",
+            help="Check that factual sentences cite supporting evidence (default: when the "
+            "copy cites any).",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Check copy for one channel; exit 0 when nothing blocks, 1 when something blocks."""
@@ -68,7 +76,7 @@ def check(
         region=region.upper() if region else None,
         variables=frozenset(variables or ()),
     )
-    result = check_in_workspace(get_settings(), workspace, asset)
+    result = check_in_workspace(get_settings(), workspace, asset, claims=claims)
     if as_json:
         print_json_line(
             {

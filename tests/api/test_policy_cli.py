@@ -120,3 +120,39 @@ def test_an_invalid_policy_file_names_the_field(cli, tmp_path):
     result = cli("policy", "apply", str(bad), "-w", "acme", "--as", "ann")
     assert result.exit_code == 2
     assert result.stderr.startswith("error: policy.max_discount[0].max_percent:")
+
+
+def test_check_verifies_the_claims_of_cited_copy(cli, tmp_path):
+    docs = tmp_path / "brand"
+    docs.mkdir()
+    (docs / "pricing.md").write_text(
+        "# Pricing\n\n## Plans\n\nThe Growth plan costs $49 per month and includes 5 seats. "
+        "Annual billing saves 20% compared with monthly billing.\n",
+        encoding="utf-8",
+    )
+    assert cli("ingest", str(docs), "-w", "acme", "--create-workspace").exit_code == 0
+    from core import workspaces
+    from core.db import session_scope
+    from core.models import Chunk
+    from core.settings import get_settings
+    from retrieval.citations import citation_label
+
+    with session_scope(get_settings()) as session:
+        ws = workspaces.get_or_raise(session, "acme")
+        chunk = session.query(Chunk).filter(Chunk.workspace_id == ws.id).first()
+        cite = f"[{citation_label('Pricing', ['Plans'])} #{chunk.id}]"
+
+    def check(text: str, *extra: str) -> dict:
+        result = cli("check", "-w", "acme", "--channel", "in_app", "--text", text, "--json", *extra)
+        assert result.exit_code in (0, 1), result.stderr
+        return json.loads(result.stdout)
+
+    supported = check(f"The Growth plan costs $49 per month {cite}.")
+    assert [f for f in supported["findings"] if f["rule_id"].startswith("claim.")] == []
+    wrong = check(f"The Growth plan costs $39 per month {cite}.")
+    assert not wrong["passed"]
+    assert "claim.unsupported_figure" in {f["rule_id"] for f in wrong["findings"]}
+    uncited = check("The Growth plan costs $49 per month.", "--claims")
+    assert "claim.uncited" in {f["rule_id"] for f in uncited["findings"]}
+    skipped = check("The Growth plan costs $49 per month.")  # no citation, no --claims
+    assert all(not f["rule_id"].startswith("claim.") for f in skipped["findings"])
