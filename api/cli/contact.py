@@ -140,24 +140,50 @@ def show(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
 def set_policy(
     file: Annotated[Path, typer.Argument(help="The contact policy, YAML or JSON.")],
     workspace: WorkspaceOption,
+    actor: Annotated[str, typer.Option("--as", help="The admin setting it.")],
 ) -> None:
-    """Validate a contact policy file and make it the workspace's."""
-    from core import workspaces
+    """Validate a contact policy file and make it the workspace's (admins)."""
+    from core import members, workspaces
     from core.db import session_scope
+    from guardrails.audit.service import append
     from guardrails.contact_store import set_rules
 
     with session_scope(get_settings()) as session:
-        rules = set_rules(session, workspaces.get_or_raise(session, workspace).id, file)
+        ws = workspaces.get_or_raise(session, workspace)
+        admin = members.acting_as(session, ws, actor, needed="admin", to="set contact rules")
+        rules = set_rules(session, ws.id, file)
+        append(
+            session,
+            ws.id,
+            actor=admin.handle,
+            action="contact_policy.set",
+            inputs={"file": file.name, "version": rules.version},
+            decision="set",
+        )
     console.print(f"contact policy {rules.version} set")
 
 
 @policy_app.command("reset")
-def reset(workspace: WorkspaceOption) -> None:
-    """Go back to the default contact rules."""
-    from core import workspaces
+def reset(
+    workspace: WorkspaceOption,
+    actor: Annotated[str, typer.Option("--as", help="The admin resetting it.")],
+) -> None:
+    """Go back to the default contact rules (admins)."""
+    from core import members, workspaces
     from core.db import session_scope
+    from guardrails.audit.service import append
     from guardrails.contact_store import reset_rules
 
     with session_scope(get_settings()) as session:
-        rules = reset_rules(session, workspaces.get_or_raise(session, workspace).id)
+        ws = workspaces.get_or_raise(session, workspace)
+        admin = members.acting_as(session, ws, actor, needed="admin", to="set contact rules")
+        rules = reset_rules(session, ws.id)
+        append(
+            session,
+            ws.id,
+            actor=admin.handle,
+            action="contact_policy.reset",
+            inputs={"version": rules.version},
+            decision="reset",
+        )
     console.print(f"default contact policy {rules.version}")

@@ -33,6 +33,24 @@ def register(root: typer.Typer) -> None:
     root.command("opt-out")(opt_out)
 
 
+AsOption = Annotated[str, typer.Option("--as", help="The workspace member acting.")]
+
+
+def _audit(session: object, workspace_id: str, actor: str, action: str, **inputs: object) -> None:
+    """The change, in the workspace's audit log, in the same transaction."""
+    from guardrails.audit.service import append
+
+    append(session, workspace_id, actor=actor, action=action, inputs=inputs, decision="done")  # type: ignore[arg-type]
+
+
+def _acting(session: object, workspace: str, actor: str, needed: str, to: str) -> str:
+    """The handle of the member acting, once their role allows it."""
+    from core import members, workspaces
+
+    ws = workspaces.get_or_raise(session, workspace)  # type: ignore[arg-type]
+    return members.acting_as(session, ws, actor, needed=needed, to=to).handle  # type: ignore[arg-type]
+
+
 def _resolve(session: object, workspace: str, customer: str) -> tuple[str, str]:
     """The workspace id and the customer's id."""
     from core import workspaces
@@ -48,19 +66,31 @@ def add(
     customer: CustomerArgument,
     workspace: WorkspaceOption,
     source: SourceOption,
+    actor: AsOption,
     channel: ChannelOption = "all",
     reason: Annotated[
         str, typer.Option("--reason", help="bounce, complaint, unsubscribe or manual.")
     ] = "manual",
 ) -> None:
-    """Suppress a customer on a channel (or all of them)."""
+    """Suppress a customer on a channel (or all of them); marketers and up."""
     from core.db import session_scope
     from guardrails import suppressions
 
     with session_scope(get_settings()) as session:
+        handle = _acting(session, workspace, actor, "marketer", "suppress customers")
         workspace_id, customer_id = _resolve(session, workspace, customer)
         added = suppressions.add(
             session, workspace_id, customer_id, channel=channel, reason=reason, source=source
+        )
+        _audit(
+            session,
+            workspace_id,
+            handle,
+            "suppression.add",
+            customer_id=customer_id,
+            channel=channel,
+            reason=reason,
+            source=source,
         )
     state = "suppressed" if added else "already suppressed"
     console.print(f"{escape(customer)} {state} on {channel} ({reason})")
@@ -71,19 +101,32 @@ def remove(
     customer: CustomerArgument,
     workspace: WorkspaceOption,
     source: SourceOption,
+    actor: AsOption,
     channel: ChannelOption = "all",
     reason: Annotated[
         str | None, typer.Option("--reason", help="Only this reason; default: every reason.")
     ] = None,
 ) -> None:
-    """Lift a customer's suppressions on a channel; consent is left as it is."""
+    """Lift a customer's suppressions on a channel (admins); consent is left as it is."""
     from core.db import session_scope
     from guardrails import suppressions
 
     with session_scope(get_settings()) as session:
+        handle = _acting(session, workspace, actor, "admin", "lift suppressions")
         workspace_id, customer_id = _resolve(session, workspace, customer)
         lifted = suppressions.remove(
             session, workspace_id, customer_id, channel=channel, reason=reason, source=source
+        )
+        _audit(
+            session,
+            workspace_id,
+            handle,
+            "suppression.remove",
+            customer_id=customer_id,
+            channel=channel,
+            reason=reason,
+            source=source,
+            lifted=lifted,
         )
     console.print(f"lifted {lifted} suppression{'s' if lifted != 1 else ''} of {escape(customer)}")
 
@@ -133,15 +176,19 @@ def list_command(
 
 
 @app.command("import")
-def import_command(workspace: WorkspaceOption, as_json: JsonOption = False) -> None:
+def import_command(
+    workspace: WorkspaceOption, actor: AsOption, as_json: JsonOption = False
+) -> None:
     """Suppress what imported events say: email bounces, complaints and unsubscribes."""
     from core import workspaces
     from core.db import session_scope
     from guardrails import suppressions
 
     with session_scope(get_settings()) as session:
+        handle = _acting(session, workspace, actor, "marketer", "import suppressions")
         workspace_id = workspaces.get_or_raise(session, workspace).id
         report = suppressions.import_from_events(session, workspace_id)
+        _audit(session, workspace_id, handle, "suppression.import", **asdict(report))
     if as_json:
         print_json_line(asdict(report))
         return
@@ -155,6 +202,7 @@ def opt_out(
     customer: CustomerArgument,
     workspace: WorkspaceOption,
     source: SourceOption,
+    actor: AsOption,
     channel: ChannelOption = "all",
     as_json: JsonOption = False,
 ) -> None:
@@ -163,8 +211,18 @@ def opt_out(
     from guardrails.opt_out import opt_out as run
 
     with session_scope(get_settings()) as session:
+        handle = _acting(session, workspace, actor, "marketer", "opt customers out")
         workspace_id, customer_id = _resolve(session, workspace, customer)
         done = run(session, workspace_id, customer_id, channel, source)
+        _audit(
+            session,
+            workspace_id,
+            handle,
+            "contact.opt_out",
+            customer_id=customer_id,
+            channels=list(done.channels),
+            source=source,
+        )
     if as_json:
         print_json_line(asdict(done))
         return

@@ -42,7 +42,7 @@ def test_send_pause_resume_and_status(cli, acme, smtp, tmp_path):  # noqa: F811
     item_id = _approved_asset(cli, tmp_path)
     rules = tmp_path / "contact.yaml"
     rules.write_text("quiet_hours: null\n", encoding="utf-8")  # the test runs at any hour
-    assert cli("contact", "policy", "set", str(rules), "-w", "acme").exit_code == 0
+    assert cli("contact", "policy", "set", str(rules), "-w", "acme", "--as", "root").exit_code == 0
 
     paused = cli("gate", "pause", "-w", "acme", "--as", "root", "--reason", "incident 42")
     assert paused.exit_code == 0, paused.stderr
