@@ -64,7 +64,10 @@ def find_phrase(phrase: str, text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in phrase_pattern(phrase).finditer(text)]
 
 
-_NEGATION = re.compile(r"\b(?:not|never|no|isn't|aren't|won't)\s+(?:\w+\s+)?$", re.IGNORECASE)
+_NEGATION = re.compile(
+    r"\b(?:not|never|no|cannot|(?:isn|aren|won|can|don|doesn|didn|couldn|wouldn)['’]t)\s+(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
 
 
 def negated(text: str, start: int) -> bool:
@@ -90,7 +93,8 @@ def required_text_pattern(text: str) -> re.Pattern[str]:
         if part.startswith("["):
             pieces.append(r".{1,120}?")
         else:
-            pieces.append(r"\s*".join(re.escape(word) for word in part.split(" ") if word) or "")
+            words = part.replace("-", " ").split(" ")  # "opt out" and "opt-out" alike
+            pieces.append(r"[\s\-]*".join(re.escape(word) for word in words if word) or "")
     joined = r"\s*".join(p for p in pieces if p)
     return re.compile(joined, re.IGNORECASE | re.DOTALL)
 
