@@ -109,7 +109,7 @@ def _apply_demo_policy(settings: Settings, workspace: str) -> None:
         admin = next(m.handle for m in team if m.role == "admin")
     console.print(
         "team: " + ", ".join(f"{escape(m.handle)} ({m.role})" for m in team) + "; act as one "
-        "with --as, e.g. `mcopilot approvals list --as reviewer`"
+        f"with --as, e.g. `mcopilot approvals list --workspace {escape(workspace)} --as reviewer`"
     )
     stored = apply_policy_file(settings, workspace, DEMO_POLICY_FILE, created_by=admin)
     console.print(
