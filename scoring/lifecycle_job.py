@@ -5,16 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Subquery
 
+from core.clock import utcnow
 from core.models import (
     CustomerFeatures,
+    LifecycleRun,
     LifecycleStage,
     LifecycleTransition,
     PropensityScore,
     RfmSnapshot,
 )
+from core.sql import dialect_insert
 from scoring.lifecycle import HELD_RULE, STAGES, Inputs, LifecycleConfig, stage_and_rule
 
 
@@ -94,11 +98,11 @@ def write_lifecycle(
         select(
             CustomerFeatures.customer_id,
             stage.label("stage"),
+            case((changed, literal(as_of)), else_=previous.c.entered_on).label("since"),
+            case((changed, previous.c.stage), else_=previous.c.previous_stage).label(
+                "previous_stage"
+            ),
             case((keep, literal(HELD_RULE)), else_=candidate_rule).label("rule"),
-            previous.c.stage.label("previous"),
-            previous.c.previous_stage.label("previous_previous"),
-            previous.c.entered_on.label("previous_since"),
-            changed.label("changed"),
         )
         .select_from(CustomerFeatures)
         .outerjoin(
@@ -120,21 +124,7 @@ def write_lifecycle(
         .where(CustomerFeatures.workspace_id == workspace_id)
         .subquery("decided")
     )
-    session.execute(delete(LifecycleStage).where(LifecycleStage.workspace_id == workspace_id))
-    session.execute(
-        insert(LifecycleStage).from_select(
-            ["workspace_id", "customer_id", "stage", "since", "previous_stage", "rule", "as_of"],
-            select(
-                literal(workspace_id),
-                decided.c.customer_id,
-                decided.c.stage,
-                case((decided.c.changed, literal(as_of)), else_=decided.c.previous_since),
-                case((decided.c.changed, decided.c.previous), else_=decided.c.previous_previous),
-                decided.c.rule,
-                literal(as_of),
-            ),
-        )
-    )
+    _write_changed_stages(session, workspace_id, decided)
     # Changed customers are exactly those whose stage starts today: history is copied from
     # the stages just written, so the rules run once.
     session.execute(
@@ -150,7 +140,61 @@ def write_lifecycle(
             ).where(LifecycleStage.workspace_id == workspace_id, LifecycleStage.since == as_of),
         )
     )
+    session.execute(delete(LifecycleRun).where(LifecycleRun.workspace_id == workspace_id))
+    session.add(LifecycleRun(workspace_id=workspace_id, as_of=as_of, computed_at=utcnow()))
+    session.flush()
     return summarize(session, workspace_id, as_of)
+
+
+def _write_changed_stages(session: Session, workspace_id: str, decided: Subquery) -> None:
+    """Make lifecycle_stages equal to decided, writing only the rows that differ: most
+    customers keep their stage from one day to the next, and rewriting all of them was most
+    of the job's time."""
+    session.execute(
+        delete(LifecycleStage).where(
+            LifecycleStage.workspace_id == workspace_id,
+            LifecycleStage.customer_id.not_in(
+                select(CustomerFeatures.customer_id).where(
+                    CustomerFeatures.workspace_id == workspace_id
+                )
+            ),
+        )
+    )
+    current = aliased(LifecycleStage, name="current")
+    differs = or_(
+        current.customer_id.is_(None),
+        current.stage != decided.c.stage,
+        current.since != decided.c.since,
+        current.rule != decided.c.rule,
+        current.previous_stage.is_distinct_from(decided.c.previous_stage),
+    )
+    columns = ["workspace_id", "customer_id", "stage", "since", "previous_stage", "rule"]
+    statement = dialect_insert(session)(LifecycleStage).from_select(
+        columns,
+        select(
+            literal(workspace_id),
+            decided.c.customer_id,
+            decided.c.stage,
+            decided.c.since,
+            decided.c.previous_stage,
+            decided.c.rule,
+        )
+        .select_from(decided)
+        .outerjoin(
+            current,
+            and_(
+                current.workspace_id == workspace_id,
+                current.customer_id == decided.c.customer_id,
+            ),
+        )
+        .where(differs),
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[LifecycleStage.workspace_id, LifecycleStage.customer_id],
+            set_={name: statement.excluded[name] for name in columns[2:]},
+        )
+    )
 
 
 def summarize(session: Session, workspace_id: str, as_of: date) -> LifecycleSummary:

@@ -24,8 +24,10 @@ from core.models import (
     CustomerFeatures,
     CustomerIdentity,
     RfmSnapshot,
+    SegmentChange,
     SegmentDefinition,
     SegmentMember,
+    SegmentRun,
     Workspace,
 )
 from core.statistics import analyze_stale
@@ -256,7 +258,11 @@ def create(
 
 
 def delete(session: Session, segment: SegmentDefinition) -> None:
-    """The segment with its members, runs and changes (its domain events stay: history)."""
+    """The segment with its members, runs and changes (its domain events stay: history).
+    Members and changes are derived rows without foreign keys: deleted here, not cascaded."""
+    session.execute(sql_delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
+    runs = select(SegmentRun.id).where(SegmentRun.segment_id == segment.id)
+    session.execute(sql_delete(SegmentChange).where(SegmentChange.run_id.in_(runs)))
     session.execute(sql_delete(SegmentDefinition).where(SegmentDefinition.id == segment.id))
     session.expunge(segment)
 
