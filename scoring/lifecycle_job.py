@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Subquery
 
@@ -150,13 +150,13 @@ def _write_changed_stages(session: Session, workspace_id: str, decided: Subquery
     """Make lifecycle_stages equal to decided, writing only the rows that differ: most
     customers keep their stage from one day to the next, and rewriting all of them was most
     of the job's time."""
+    # NOT EXISTS, an anti-join: PostgreSQL ran NOT IN (SELECT ...) as a subplan per row
     session.execute(
         delete(LifecycleStage).where(
             LifecycleStage.workspace_id == workspace_id,
-            LifecycleStage.customer_id.not_in(
-                select(CustomerFeatures.customer_id).where(
-                    CustomerFeatures.workspace_id == workspace_id
-                )
+            ~exists().where(
+                CustomerFeatures.workspace_id == workspace_id,
+                CustomerFeatures.customer_id == LifecycleStage.customer_id,
             ),
         )
     )
