@@ -127,7 +127,7 @@ def write_lifecycle(
     _write_changed_stages(session, workspace_id, decided)
     # Changed customers are exactly those whose stage starts today: history is copied from
     # the stages just written, so the rules run once.
-    session.execute(
+    entered = session.execute(
         insert(history).from_select(
             ["workspace_id", "customer_id", "stage", "previous_stage", "rule", "entered_on"],
             select(
@@ -143,7 +143,7 @@ def write_lifecycle(
     session.execute(delete(LifecycleRun).where(LifecycleRun.workspace_id == workspace_id))
     session.add(LifecycleRun(workspace_id=workspace_id, as_of=as_of, computed_at=utcnow()))
     session.flush()
-    return summarize(session, workspace_id, as_of)
+    return summarize(session, workspace_id, as_of, entered.rowcount)
 
 
 def _write_changed_stages(session: Session, workspace_id: str, decided: Subquery) -> None:
@@ -197,7 +197,11 @@ def _write_changed_stages(session: Session, workspace_id: str, decided: Subquery
     )
 
 
-def summarize(session: Session, workspace_id: str, as_of: date) -> LifecycleSummary:
+def summarize(
+    session: Session, workspace_id: str, as_of: date, changed: int | None = None
+) -> LifecycleSummary:
+    """Customers per stage, how many changed stage on the day (counted from the history
+    unless the caller knows: the rows it just inserted) and how many are held."""
     counts = dict(
         session.execute(
             select(LifecycleStage.stage, func.count())
@@ -205,17 +209,18 @@ def summarize(session: Session, workspace_id: str, as_of: date) -> LifecycleSumm
             .group_by(LifecycleStage.stage)
         ).all()
     )
-    changed = (
-        session.scalar(
-            select(func.count())
-            .select_from(LifecycleTransition)
-            .where(
-                LifecycleTransition.workspace_id == workspace_id,
-                LifecycleTransition.entered_on == as_of,
+    if changed is None or changed < 0:  # a driver that does not report the rowcount
+        changed = (
+            session.scalar(
+                select(func.count())
+                .select_from(LifecycleTransition)
+                .where(
+                    LifecycleTransition.workspace_id == workspace_id,
+                    LifecycleTransition.entered_on == as_of,
+                )
             )
+            or 0
         )
-        or 0
-    )
     held = (
         session.scalar(
             select(func.count())
