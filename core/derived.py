@@ -49,12 +49,12 @@ def delete_derived_rows(
     customer_ids: Select[Any] | None = None,
 ) -> int:
     """Delete the derived rows of the workspace's customers in customer_ids (a SELECT of ids),
-    or of the whole workspace when it is None (domain events without a customer and the RFM
-    and lifecycle runs included); the rows deleted."""
+    or of the whole workspace when it is None (domain events without a customer included);
+    the rows deleted. The workspace's RFM and lifecycle runs go either way: a snapshot that
+    lost rows is no longer whole, so no later snapshot may start from it."""
     deleted = 0
-    if customer_ids is None:
-        for model in RUNS:
-            session.execute(delete(model).where(model.workspace_id == workspace_id))
+    for model in RUNS:
+        session.execute(delete(model).where(model.workspace_id == workspace_id))
     for model in DERIVED:
         statement = delete(model).where(model.workspace_id == workspace_id)
         if customer_ids is not None:
