@@ -14,7 +14,9 @@ one after another on each backend's data:
   lifecycle:          every customer's stage with history and holds;
   segments, first:    the seed's five segments computed the first time;
   next day:           RFM + lifecycle + the five segments refreshed with their diffs a day
-                      later, as the nightly job runs (the figure the target is about).
+                      later, as the nightly job runs (the figure the target is about); the
+                      RFM snapshot starts from the first day's (no order changed between),
+                      and lifecycle writes only the customers whose stage changed.
 Peer, in this same run on the same completed orders read into pandas: lifetimes'
 `summary_data_from_transaction_data` (frequency, recency, T and monetary value per customer;
 no quintiles, nothing stored). Targets from the issue: 100k customers / 2M orders generated
@@ -57,9 +59,8 @@ from scoring.lifecycle_job import write_lifecycle
 from scoring.propensity_job import write_propensities
 from scoring.rfm import RfmConfig
 from scoring.rfm_job import snapshot_rfm, write_snapshot
-from scoring.score_run import WRITTEN_TABLES
-from scoring.segment_refresh import refresh
-from scoring.segments import ensure_seed_segments, list_all
+from scoring.score_run import WRITTEN_TABLES, refresh_all
+from scoring.segments import ensure_seed_segments
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -139,7 +140,7 @@ def lifecycle_stage(backend: Backend, run: Run) -> None:
 def segments_stage(backend: Backend, run: Run) -> None:
     def work(session: Session, workspace_id: str) -> list[int]:
         ensure_seed_segments(session, workspace_id)
-        return [refresh(session, s).population for s in list_all(session, workspace_id)]
+        return [r.population for r in refresh_all(session, workspace_id)]
 
     backend.notes["segments"] = f"populations {_in_workspace(backend, work)}"
 
@@ -156,7 +157,7 @@ def next_day_stage(backend: Backend, run: Run) -> None:
             .values(as_of=day)
         )  # the same features, dated the next day, so RFM and segments line up
         write_lifecycle(session, workspace_id, day)
-        runs = [refresh(session, s) for s in list_all(session, workspace_id)]
+        runs = refresh_all(session, workspace_id)
         return [(r.entered, r.exited) for r in runs]
 
     backend.notes["next day"] = f"entered/exited per segment {_in_workspace(backend, work)}"

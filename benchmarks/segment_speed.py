@@ -141,7 +141,6 @@ def load(settings: Settings, customers: int, seed: int) -> str:
                 "since": since,
                 "previous_stage": [None] * n,
                 "rule": ["bench"] * n,
-                "as_of": as_of,
             },
         )
         bulk_insert(

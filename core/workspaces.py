@@ -1,13 +1,15 @@
-"""Workspaces (tenants): create, look up by slug, list; every other query is scoped by one."""
+"""Workspaces (tenants): create, look up, list, delete; every other query is scoped by one."""
 
 from __future__ import annotations
 
 import re
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.derived import delete_derived_rows
 from core.errors import Conflict, InvalidInput, NotFound
 from core.ids import new_id
 from core.models import Workspace
@@ -80,3 +82,11 @@ def bump_index_version(session: Session, workspace_id: str) -> int:
     return session.scalars(
         select(Workspace.index_version).where(Workspace.id == workspace_id)
     ).one()
+
+
+def delete(session: Session, workspace: Workspace) -> None:
+    """The workspace and everything in it: the derived scoring rows explicitly (they have no
+    foreign keys), the rest by ON DELETE CASCADE."""
+    delete_derived_rows(session, workspace.id)
+    session.execute(sql_delete(Workspace).where(Workspace.id == workspace.id))
+    session.expunge(workspace)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from core import workspaces
 from core.bulk import bulk_insert, bulk_session, indexes_and_keys_built_after
 from core.db import get_engine, session_scope
+from core.derived import delete_derived_rows
 from core.errors import Conflict, InvalidInput
 from core.models import (
     AppliedPromotion,
@@ -26,8 +27,8 @@ from core.models import (
     OrderItem,
     Product,
     Promotion,
-    RfmSnapshot,
 )
+from core.order_log import note_order_write
 from core.settings import Settings
 from scoring.demo_data import default_end, generate
 
@@ -68,10 +69,11 @@ def customer_data_count(session: Session, workspace_id: str) -> int:
 
 def delete_customer_data(session: Session, workspace_id: str) -> None:
     """Every customer, order, cart, event and product of the workspace (children first), and
-    the RFM snapshots that score those customers. Deleted explicitly: the bulk session on
-    SQLite has foreign keys off, so nothing cascades, and the final foreign key check failed
-    on the snapshots of customers a smaller data set no longer has."""
-    session.execute(delete(RfmSnapshot).where(RfmSnapshot.workspace_id == workspace_id))
+    every derived row that scores those customers (snapshots, features, stages, members...).
+    Deleted explicitly: the derived tables have no foreign keys, and the bulk session on
+    SQLite has foreign keys off, so nothing cascades."""
+    delete_derived_rows(session, workspace_id)
+    note_order_write(session, workspace_id, None)  # every order goes: no snapshot is a base
     for model in reversed(LOAD_ORDER):
         session.execute(delete(model).where(model.workspace_id == workspace_id))  # type: ignore[attr-defined]
 
@@ -115,6 +117,7 @@ def generate_into(
     with bulk_session(get_engine(settings)) as session:  # the replace and the load: one commit
         if existing:
             delete_customer_data(session, workspace.id)
+        note_order_write(session, workspace.id, None)  # a bulk load: orders of any time
         tables = [model.__table__ for model in LOAD_ORDER]  # type: ignore[attr-defined]
         with indexes_and_keys_built_after(session, tables):
             for table in tables:

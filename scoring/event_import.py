@@ -31,6 +31,7 @@ from core.models import (
     OrderItem,
     Product,
 )
+from core.order_log import note_order_write
 from core.settings import Settings
 from scoring.commerce_events import (
     CartFact,
@@ -214,6 +215,7 @@ def _apply(
     elif isinstance(fact, OrderStatusFact):
         order = session.get(Order, (workspace_id, fact.order_id))
         if order is not None:
+            note_order_write(session, workspace_id, order.ordered_at)
             order.status = fact.status
     elif isinstance(fact, CartFact):
         _apply_cart(session, workspace_id, customer.id, fact, at)
@@ -238,8 +240,11 @@ def _apply_order(
 ) -> None:
     order = session.get(Order, (workspace_id, fact.order_id))
     if order is None:
+        note_order_write(session, workspace_id, at)
         order = Order(workspace_id=workspace_id, id=fact.order_id)
         session.add(order)
+    else:  # a repeat may move the order in time: the earlier of its two times
+        note_order_write(session, workspace_id, min(order.ordered_at, at))
     order.customer_id, order.ordered_at, order.status = customer_id, at, "completed"
     order.total_cents, order.currency = fact.total_cents, fact.currency
     session.flush()

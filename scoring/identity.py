@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from core.ids import new_id
@@ -22,6 +22,7 @@ from core.models import (
     Event,
     Order,
 )
+from core.order_log import note_order_write
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,13 @@ class Resolver:
     def _merge(self, loser: str, winner: str) -> None:
         """Move everything of the loser's to the winner; the loser points at the winner."""
         ws = self.workspace_id
+        moved_from = self.session.scalar(
+            select(func.min(Order.ordered_at)).where(
+                Order.workspace_id == ws, Order.customer_id == loser
+            )
+        )
+        if moved_from is not None:  # the loser's orders change customer: RFM must know
+            note_order_write(self.session, ws, moved_from)
         for model in (CustomerIdentity, Event, Order, Cart, EmailEvent):
             self.session.execute(
                 update(model)

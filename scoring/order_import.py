@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import workspaces
@@ -21,6 +21,7 @@ from core.db import refresh_planner_statistics, session_scope
 from core.errors import InvalidInput
 from core.ids import new_id
 from core.models import ORDER_STATUSES, Customer, CustomerIdentity, Order
+from core.order_log import note_order_write
 from core.settings import Settings
 from core.sql import dialect_insert
 from scoring.commerce_events import PropertyError, cents
@@ -202,8 +203,22 @@ def ensure_customers(
 def upsert_orders(
     session: Session, workspace_id: str, rows: list[OrderRow], customer_ids: dict[str, str]
 ) -> None:
-    """Insert or update every order by (workspace, order_id)."""
+    """Insert or update every order by (workspace, order_id), noting the write with the
+    earliest order time it touches, before (an update may move an order) or after."""
+    if not rows:
+        return
     insert = dialect_insert(session)
+    earliest = min(r.ordered_at for r in rows)
+    for i in range(0, len(rows), BATCH):
+        before = session.scalar(
+            select(func.min(Order.ordered_at)).where(
+                Order.workspace_id == workspace_id,
+                Order.id.in_([r.order_id for r in rows[i : i + BATCH]]),
+            )
+        )
+        if before is not None:
+            earliest = min(earliest, before)
+    note_order_write(session, workspace_id, earliest)
     for i in range(0, len(rows), BATCH):
         statement = insert(Order)
         statement = statement.on_conflict_do_update(

@@ -19,11 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Date, and_, case, func, literal, select
+from sqlalchemy import Date, and_, case, func, literal, select, union_all
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.selectable import CTE
 
 from core.errors import InvalidInput
-from core.models import COMPLETED_STATUSES, Customer, Order
+from core.models import COMPLETED_STATUSES, Customer, Order, RfmSnapshot
 from core.models.base import UTCDateTime
 from core.sql import whole_days_between
 
@@ -119,8 +120,8 @@ def compute_rfm(
     return rows
 
 
-def rfm_select(workspace_id: str, as_of: date, config: RfmConfig) -> Select:  # type: ignore[type-arg]
-    """One SELECT giving every active customer's RFM row as of the day (no Python loop)."""
+def _full_stats(workspace_id: str, as_of: date, config: RfmConfig) -> CTE:
+    """Every active customer's recency, frequency and monetary value from all their orders."""
     start, end = window_bounds(as_of, config.window_days)
     completed = and_(
         Order.status.in_(COMPLETED_STATUSES), Order.ordered_at < literal(end, UTCDateTime())
@@ -141,10 +142,11 @@ def rfm_select(workspace_id: str, as_of: date, config: RfmConfig) -> Select:  # 
         .group_by(Order.customer_id)
         .subquery()
     )
-    stats = (
+    last_order = per_customer.c.last_order
+    return (
         select(
             Customer.id.label("customer_id"),
-            per_customer.c.last_order,
+            whole_days_between(literal(as_of, Date()), last_order).label("recency_days"),
             func.coalesce(per_customer.c.frequency, 0).label("frequency"),
             func.coalesce(per_customer.c.monetary_cents, 0).label("monetary_cents"),
         )
@@ -153,15 +155,92 @@ def rfm_select(workspace_id: str, as_of: date, config: RfmConfig) -> Select:  # 
         .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
         .cte("stats")
     )
-    recency = whole_days_between(literal(as_of, Date()), stats.c.last_order)
-    recency_col = case((stats.c.last_order.is_(None), None), else_=recency).label("recency_days")
+
+
+def _incremental_stats(workspace_id: str, as_of: date, config: RfmConfig, base: date) -> CTE:
+    """The same from the stored snapshot of the base day: plus the completed orders that
+    entered the window since, minus the ones that left it (two ranges of ix_orders_time, a
+    few thousand orders a day); recency from the newest entering order, else the base's
+    plus the days passed. Right only when no order before the base's window end changed
+    since the base was computed (`scoring.rfm_plan` decides)."""
+    base_start, base_end = window_bounds(base, config.window_days)
+    start, end = window_bounds(as_of, config.window_days)
+
+    def moved(low: datetime, high: datetime, sign: int) -> Select:  # type: ignore[type-arg]
+        return select(
+            Order.customer_id,
+            (Order.ordered_at if sign > 0 else literal(None, UTCDateTime())).label("at"),
+            literal(sign).label("orders"),
+            (Order.total_cents * sign).label("cents"),
+        ).where(
+            Order.workspace_id == workspace_id,
+            Order.ordered_at >= literal(low, UTCDateTime()),
+            Order.ordered_at < literal(high, UTCDateTime()),
+            Order.status.in_(COMPLETED_STATUSES),
+        )
+
+    moves = union_all(moved(base_end, end, 1), moved(base_start, start, -1)).subquery("moves")
+    delta = (
+        select(
+            moves.c.customer_id,
+            func.max(moves.c.at).label("newest"),
+            func.sum(moves.c.orders).label("orders"),
+            func.sum(moves.c.cents).label("cents"),
+        )
+        .group_by(moves.c.customer_id)
+        .subquery("delta")
+    )
+    previous = (
+        select(
+            RfmSnapshot.customer_id,
+            RfmSnapshot.recency_days,
+            RfmSnapshot.frequency,
+            RfmSnapshot.monetary_cents,
+        )
+        .where(RfmSnapshot.workspace_id == workspace_id, RfmSnapshot.as_of == base)
+        .subquery("base")
+    )
+    recency = case(
+        (delta.c.newest.is_not(None), whole_days_between(literal(as_of, Date()), delta.c.newest)),
+        else_=previous.c.recency_days + (as_of - base).days,
+    )
+    return (
+        select(
+            Customer.id.label("customer_id"),
+            recency.label("recency_days"),
+            (func.coalesce(previous.c.frequency, 0) + func.coalesce(delta.c.orders, 0)).label(
+                "frequency"
+            ),
+            (func.coalesce(previous.c.monetary_cents, 0) + func.coalesce(delta.c.cents, 0)).label(
+                "monetary_cents"
+            ),
+        )
+        .select_from(Customer)
+        .outerjoin(previous, previous.c.customer_id == Customer.id)
+        .outerjoin(delta, delta.c.customer_id == Customer.id)
+        .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
+        .cte("stats")
+    )
+
+
+def rfm_select(
+    workspace_id: str, as_of: date, config: RfmConfig, base: date | None = None
+) -> Select:  # type: ignore[type-arg]
+    """One SELECT giving every active customer's RFM row as of the day (no Python loop):
+    from all orders, or from the stored snapshot of the base day and the orders since."""
+    stats = (
+        _full_stats(workspace_id, as_of, config)
+        if base is None
+        else _incremental_stats(workspace_id, as_of, config, base)
+    )
+    recency = stats.c.recency_days
     ranked = select(
         stats.c.customer_id,
-        recency_col,
+        recency,
         stats.c.frequency,
         stats.c.monetary_cents,
         func.rank()
-        .over(order_by=(case((stats.c.last_order.is_(None), 0), else_=1), recency.desc()))
+        .over(order_by=(case((recency.is_(None), 0), else_=1), recency.desc()))
         .label("r_rank"),
         func.rank().over(order_by=stats.c.frequency).label("f_rank"),
         func.rank().over(order_by=stats.c.monetary_cents).label("m_rank"),

@@ -12,10 +12,12 @@ from core import workspaces
 from core.clock import utcnow
 from core.db import session_scope
 from core.errors import Conflict
-from core.models import Customer, RfmSnapshot
+from core.models import Customer, RfmRun, RfmSnapshot
 from core.models.base import UTCDateTime
+from core.order_log import current_seq, writes_before
 from core.settings import Settings
-from scoring.rfm import RfmConfig, RfmRow, rfm_select
+from scoring.rfm import RfmConfig, RfmRow, rfm_select, window_bounds
+from scoring.rfm_plan import BaseRun, full_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +39,56 @@ def active_customers(session: Session, workspace_id: str) -> int:
     )
 
 
+def _base_run(
+    session: Session, workspace_id: str, as_of: date, config: RfmConfig
+) -> BaseRun | None:
+    """The latest run before the day with the same window and weights."""
+    run = session.scalars(
+        select(RfmRun)
+        .where(
+            RfmRun.workspace_id == workspace_id,
+            RfmRun.as_of < as_of,
+            RfmRun.window_days == config.window_days,
+            RfmRun.weights == config.weights_text,
+        )
+        .order_by(RfmRun.as_of.desc())
+        .limit(1)
+    ).first()
+    if run is None:
+        return None
+    return BaseRun(run.as_of, run.window_days, run.weights, run.orders_seq)
+
+
+def plan_snapshot(
+    session: Session, workspace_id: str, as_of: date, config: RfmConfig
+) -> tuple[BaseRun | None, str | None]:
+    """The base run to start from (None: from all orders) and why not, if not."""
+    base = _base_run(session, workspace_id, as_of, config)
+    unsafe = 0
+    if base is not None:
+        _, base_end = window_bounds(base.as_of, config.window_days)
+        unsafe = writes_before(session, workspace_id, base.orders_seq, base_end)
+    reason = full_reason(as_of, config, base, unsafe)
+    return (None, reason) if reason else (base, None)
+
+
 def write_snapshot(session: Session, workspace_id: str, as_of: date, config: RfmConfig) -> int:
-    """Replace the workspace's snapshot for the day with a fresh one; the rows written."""
+    """Replace the workspace's snapshot for the day with a fresh one; the rows written. It
+    starts from the previous day's snapshot when no order it counted has changed since
+    (`scoring.rfm_plan`), else from all orders; the result is the same."""
+    seq = current_seq(session, workspace_id)  # before reading any order
+    base, _ = plan_snapshot(session, workspace_id, as_of, config)
     session.execute(
         delete(RfmSnapshot).where(
             RfmSnapshot.workspace_id == workspace_id, RfmSnapshot.as_of == as_of
         )
     )
-    computed = rfm_select(workspace_id, as_of, config).subquery()
+    session.execute(
+        delete(RfmRun).where(RfmRun.workspace_id == workspace_id, RfmRun.as_of == as_of)
+    )
+    computed = rfm_select(
+        workspace_id, as_of, config, None if base is None else base.as_of
+    ).subquery()
     source = select(
         literal(workspace_id).label("workspace_id"),
         literal(as_of).label("as_of"),
@@ -91,6 +135,18 @@ def write_snapshot(session: Session, workspace_id: str, as_of: date, config: Rfm
             field="--as-of",
             fix="run it again; if it persists, report it",
         )
+    session.add(
+        RfmRun(
+            workspace_id=workspace_id,
+            as_of=as_of,
+            window_days=config.window_days,
+            weights=config.weights_text,
+            orders_seq=seq,
+            incremental=base is not None,
+            computed_at=utcnow(),
+        )
+    )
+    session.flush()
     return written
 
 

@@ -1,10 +1,12 @@
 """`score run`: every score of a workspace recomputed as one batch, in one transaction.
 
-RFM snapshot, live features, propensities, lifecycle stages, then segment membership with
-diffs; each step one or a few set-based SQL statements (propensities: one read of the feature
-matrix, scored with numpy, one bulk write), so the same code runs on SQLite and PostgreSQL
-and a failure anywhere leaves the previous scores in place. The propensity models are trained
-first when missing or older than their maximum age (30 days).
+RFM snapshot (from the previous day's when no order it counted changed since, see
+`scoring.rfm_plan`), live features, propensities, lifecycle stages (only changed customers
+written), then segment membership with diffs; each step one or a few set-based SQL
+statements (propensities: one read of the feature matrix, scored with numpy, one bulk
+write), so the same code runs on SQLite and PostgreSQL and a failure anywhere leaves the
+previous scores in place. The propensity models are trained first when missing or older than
+their maximum age (30 days).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from scoring.propensity_job import write_propensities
 from scoring.rfm import RfmConfig
 from scoring.rfm_job import write_snapshot
 from scoring.segment_refresh import RunSummary, refresh
-from scoring.segments import list_all
+from scoring.segments import list_all, unscored_customers
 
 # Written just before the queries that read them: without fresh statistics PostgreSQL plans
 # the lifecycle and segment queries as nested loops over "empty" tables.
@@ -77,12 +79,17 @@ def run_scores(
     report.lifecycle = _timed(
         report, "lifecycle", lambda: write_lifecycle(session, workspace_id, as_of, lifecycle)
     )
-    report.segments = _timed(
-        report,
-        "segments",
-        lambda: [refresh(session, segment) for segment in list_all(session, workspace_id)],
-    )
+    report.segments = _timed(report, "segments", lambda: refresh_all(session, workspace_id))
     return report
+
+
+def refresh_all(session: Session, workspace_id: str) -> list[RunSummary]:
+    """Every segment of the workspace, in this transaction; customers without features are
+    counted once for all of them (nothing between the refreshes changes customers)."""
+    unscored = unscored_customers(session, workspace_id)
+    return [
+        refresh(session, segment, unscored=unscored) for segment in list_all(session, workspace_id)
+    ]
 
 
 def run_scores_for(

@@ -206,7 +206,7 @@ _FIELDS: list[Field] = [
         "lifecycle.daysInStage",
         FieldType.INT,
         Source.LIFECYCLE,
-        days_between_dates(_l.as_of, _l.since),
+        days_between_dates(_f.as_of, _l.since),  # as of the scoring day, like the RFM join
         "days",
         "Days since the customer entered the current stage.",
         minimum=0,

@@ -92,9 +92,15 @@ def _insert_events(
 
 
 def refresh(
-    session: Session, segment: SegmentDefinition, *, now: datetime | None = None
+    session: Session,
+    segment: SegmentDefinition,
+    *,
+    now: datetime | None = None,
+    unscored: int | None = None,
 ) -> RunSummary:
-    """Recompute one segment's members now; the run's summary."""
+    """Recompute one segment's members now; the run's summary. unscored: the workspace's
+    active customers without features, when the caller counted them once for several
+    segments in this transaction (`scoring.segments.unscored_customers`)."""
     now = now or utcnow()
     # one refresh of a segment at a time (PostgreSQL; SQLite serialises writers anyway)
     session.execute(
@@ -225,7 +231,7 @@ def refresh(
         drift_pct=pct,
         drift_alert=alert,
         threshold_pct=segment.drift_threshold_pct,
-        warnings=criteria_warnings(session, segment.workspace_id, criterion, as_of),
+        warnings=criteria_warnings(session, segment.workspace_id, criterion, as_of, unscored),
     )
     segment.population = population
     segment.computed_at = now
@@ -245,7 +251,7 @@ def refresh_segments(
         else:
             ids = [s.id for s in list_all(session, workspace.id)]
     summaries = []
-    for segment_id in ids:
+    for segment_id in ids:  # one transaction each, so each counts its own unscored customers
         with session_scope(settings) as session:
             segment = session.get(SegmentDefinition, segment_id)
             if segment is not None:  # deleted meanwhile

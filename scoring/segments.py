@@ -24,8 +24,10 @@ from core.models import (
     CustomerFeatures,
     CustomerIdentity,
     RfmSnapshot,
+    SegmentChange,
     SegmentDefinition,
     SegmentMember,
+    SegmentRun,
     Workspace,
 )
 from core.statistics import analyze_stale
@@ -256,7 +258,11 @@ def create(
 
 
 def delete(session: Session, segment: SegmentDefinition) -> None:
-    """The segment with its members, runs and changes (its domain events stay: history)."""
+    """The segment with its members, runs and changes (its domain events stay: history).
+    Members and changes are derived rows without foreign keys: deleted here, not cascaded."""
+    session.execute(sql_delete(SegmentMember).where(SegmentMember.segment_id == segment.id))
+    runs = select(SegmentRun.id).where(SegmentRun.segment_id == segment.id)
+    session.execute(sql_delete(SegmentChange).where(SegmentChange.run_id.in_(runs)))
     session.execute(sql_delete(SegmentDefinition).where(SegmentDefinition.id == segment.id))
     session.expunge(segment)
 
@@ -315,16 +321,9 @@ def require_features(session: Session, workspace_id: str) -> date | None:
     return as_of
 
 
-def criteria_warnings(
-    session: Session, workspace_id: str, criterion: Criterion, as_of: date | None
-) -> list[str]:
-    """What makes a result suspicious though not wrong: unscored customers, no RFM snapshot for
-    the features' day, categories nobody bought (names match exactly)."""
-    if as_of is None:
-        return []
-    warnings = []
-    slug = _slug(session, workspace_id)
-    unscored = (
+def unscored_customers(session: Session, workspace_id: str) -> int:
+    """Active customers without features."""
+    return (
         session.scalar(
             select(func.count())
             .select_from(Customer)
@@ -339,6 +338,24 @@ def criteria_warnings(
         )
         or 0
     )
+
+
+def criteria_warnings(
+    session: Session,
+    workspace_id: str,
+    criterion: Criterion,
+    as_of: date | None,
+    unscored: int | None = None,
+) -> list[str]:
+    """What makes a result suspicious though not wrong: unscored customers, no RFM snapshot for
+    the features' day, categories nobody bought (names match exactly). A caller refreshing
+    several segments in one transaction passes `unscored_customers` counted once."""
+    if as_of is None:
+        return []
+    warnings = []
+    slug = _slug(session, workspace_id)
+    if unscored is None:
+        unscored = unscored_customers(session, workspace_id)
     if unscored:
         who = "1 active customer has" if unscored == 1 else f"{unscored} active customers have"
         warnings.append(

@@ -54,6 +54,35 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
 
+class OrderWatermark(Base):
+    """A workspace's order-write counter. Every transaction that inserts, changes, moves or
+    deletes orders increments it (`core.order_log.note_order_write`): the row lock orders
+    those writers by commit, so a counter value read before a computation separates the
+    writes it saw from the ones it may not have seen. Timestamps cannot: on PostgreSQL a
+    transaction stamped before a snapshot can commit after it."""
+
+    __tablename__ = "order_watermarks"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class OrderWrite(Base):
+    """One order-writing transaction: its counter value and the earliest order time it
+    touched (old or new value); None: any time (a bulk load or delete)."""
+
+    __tablename__ = "order_writes"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    earliest_ordered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class OrderItem(Base):
     __tablename__ = "order_items"
     __table_args__ = (

@@ -1,4 +1,13 @@
-"""Customer scores: RFM snapshots, live features, lifecycle stages and history, propensities."""
+"""Customer scores: RFM snapshots, live features, lifecycle stages and history, propensities.
+
+Derived tables, no foreign keys: every row of rfm_snapshots, customer_features,
+customer_categories, lifecycle_stages, lifecycle_history and propensity_scores is written by
+a set-based job from a SELECT over `customers` in the same transaction, so its workspace and
+customer exist by construction. On PostgreSQL the per-row foreign-key triggers were more than
+half of every big INSERT ... SELECT (inserting 100,000 stage history rows: 2.7 of 5.2 s).
+What ON DELETE CASCADE did is done by `core.derived.delete_derived_rows`, which every delete
+of customers or of a workspace calls.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +20,35 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.models.base import Base, UTCDateTime
 
 
-class RfmSnapshot(Base):
-    """One customer's recency, frequency and monetary value, bucketed 1-5, as of one day."""
+class RfmRun(Base):
+    """One stored RFM snapshot of a workspace: its day, window and weights, and the order
+    watermark (`order_watermarks.seq`) read before it was computed. A later day's snapshot
+    starts from this one when no order before this window's end was written after `orders_seq`
+    (see `scoring.rfm_plan`)."""
 
-    __tablename__ = "rfm_snapshots"
-    __table_args__ = (Index("ix_rfm_snapshots_composite", "workspace_id", "as_of", "composite"),)
+    __tablename__ = "rfm_runs"
 
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     as_of: Mapped[date] = mapped_column(Date, primary_key=True)
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    window_days: Mapped[int] = mapped_column(Integer)
+    weights: Mapped[str] = mapped_column(String(20))
+    orders_seq: Mapped[int] = mapped_column(BigInteger)
+    incremental: Mapped[bool] = mapped_column(Boolean, doc="Computed from an earlier snapshot.")
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RfmSnapshot(Base):
+    """One customer's recency, frequency and monetary value, bucketed 1-5, as of one day.
+    (Derived: no foreign keys, see the module's docstring.)"""
+
+    __tablename__ = "rfm_snapshots"
+    __table_args__ = (Index("ix_rfm_snapshots_composite", "workspace_id", "as_of", "composite"),)
+
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     recency_days: Mapped[int | None] = mapped_column(Integer, doc="None: no completed order yet.")
     frequency: Mapped[int] = mapped_column(Integer)
     monetary_cents: Mapped[int] = mapped_column(BigInteger)
@@ -42,12 +67,8 @@ class CustomerFeatures(Base):
 
     __tablename__ = "customer_features"
 
-    workspace_id: Mapped[str] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date)
     orders_count: Mapped[int] = mapped_column(Integer, doc="Completed orders, ever.")
     first_order_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -90,12 +111,8 @@ class CustomerCategory(Base):
 
     __tablename__ = "customer_categories"
 
-    workspace_id: Mapped[str] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     category: Mapped[str] = mapped_column(String(100), primary_key=True)
     orders: Mapped[int] = mapped_column(Integer)
     spend_cents: Mapped[int] = mapped_column(BigInteger)
@@ -103,23 +120,32 @@ class CustomerCategory(Base):
     last_bought_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class LifecycleStage(Base):
-    """A customer's current lifecycle stage and the day they entered it."""
+class LifecycleRun(Base):
+    """The day a workspace's lifecycle stages were last placed as of: kept here, not on every
+    stage row, so a run rewrites only the customers whose stage, since or rule changed."""
 
-    __tablename__ = "lifecycle_stages"
-    __table_args__ = (Index("ix_lifecycle_stages_stage", "workspace_id", "stage"),)
+    __tablename__ = "lifecycle_runs"
 
     workspace_id: Mapped[str] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    as_of: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LifecycleStage(Base):
+    """A customer's current lifecycle stage and the day they entered it; as of the workspace's
+    `LifecycleRun`. (Derived: no foreign keys, see the module's docstring.)"""
+
+    __tablename__ = "lifecycle_stages"
+    __table_args__ = (Index("ix_lifecycle_stages_stage", "workspace_id", "stage"),)
+
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     stage: Mapped[str] = mapped_column(String(20))
     since: Mapped[date] = mapped_column(Date)
     previous_stage: Mapped[str | None] = mapped_column(String(20))
     rule: Mapped[str] = mapped_column(String(60), doc="The rule that placed the customer.")
-    as_of: Mapped[date] = mapped_column(Date)
 
 
 class LifecycleTransition(Base):
@@ -131,8 +157,8 @@ class LifecycleTransition(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(32))
     stage: Mapped[str] = mapped_column(String(20))
     previous_stage: Mapped[str | None] = mapped_column(String(20))
     rule: Mapped[str] = mapped_column(String(60))
@@ -144,12 +170,8 @@ class PropensityScore(Base):
 
     __tablename__ = "propensity_scores"
 
-    workspace_id: Mapped[str] = mapped_column(
-        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
-    )
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    workspace_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     as_of: Mapped[date] = mapped_column(Date)
     churn_risk: Mapped[float] = mapped_column(Float)
     upgrade_propensity: Mapped[float] = mapped_column(Float)

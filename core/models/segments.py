@@ -1,4 +1,11 @@
-"""Segments: saved criteria, their materialized members, and each recompute's diff."""
+"""Segments: saved criteria, their materialized members, and each recompute's diff.
+
+segment_members and segment_changes are derived (written set-based from SELECTs over
+`customers` by the segment refresh) and have no foreign keys: their per-row checks cost more
+than the inserts on PostgreSQL. `scoring.segments.delete` deletes a segment's members and
+changes explicitly, and `core.derived.delete_derived_rows` those of deleted customers and
+workspaces.
+"""
 
 from __future__ import annotations
 
@@ -48,18 +55,14 @@ class SegmentDefinition(Base):
 
 
 class SegmentMember(Base):
-    """A customer in a segment, since when."""
+    """A customer in a segment, since when. (Derived: no foreign keys.)"""
 
     __tablename__ = "segment_members"
     __table_args__ = (Index("ix_segment_members_customer", "workspace_id", "customer_id"),)
 
-    segment_id: Mapped[str] = mapped_column(
-        ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
-    )
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    segment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(String(32))
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -83,14 +86,14 @@ class SegmentRun(Base):
 
 
 class SegmentChange(Base):
-    """A customer who entered or exited a segment in one run."""
+    """A customer who entered or exited a segment in one run. (Derived: no foreign keys.)"""
 
     __tablename__ = "segment_changes"
     __table_args__ = (Index("ix_segment_changes_run", "run_id", "change"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("segment_runs.id", ondelete="CASCADE"))
-    segment_id: Mapped[str] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
-    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    run_id: Mapped[str] = mapped_column(String(32))
+    segment_id: Mapped[str] = mapped_column(String(32))
+    workspace_id: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str] = mapped_column(String(32))
     change: Mapped[str] = mapped_column(String(8), doc="entered|exited")

@@ -167,7 +167,6 @@ class Builder:
                     since=self.as_of - timedelta(days=days_in_stage),
                     previous_stage=None,
                     rule="test",
-                    as_of=self.as_of,
                 )
             )
         if churn is not None or upgrade is not None:

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from core.db import session_scope
 from core.errors import InvalidInput
-from core.models import LifecycleStage, LifecycleTransition
+from core.models import LifecycleRun, LifecycleStage, LifecycleTransition
 from core.settings import Settings
 from scoring.lifecycle import HELD_RULE, LifecycleConfig
 from scoring.lifecycle_job import write_lifecycle
@@ -235,3 +236,66 @@ def test_thresholds_load_from_yaml_with_named_errors(tmp_path):
         with pytest.raises(InvalidInput) as caught:
             load_lifecycle_config(bad)
         assert caught.value.field == field, text
+
+
+def _record_stage_writes(session) -> None:
+    """Note in a table `stage_writes` the customer of every row inserted, updated or deleted
+    in lifecycle_stages from now on (this connection on SQLite; this schema on PostgreSQL)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sql("CREATE TEMP TABLE stage_writes (customer_id TEXT)"))
+        for event, row in (("INSERT", "new"), ("UPDATE", "new"), ("DELETE", "old")):
+            session.execute(
+                sql(
+                    f"CREATE TEMP TRIGGER stage_{event.lower()} AFTER {event} ON "
+                    f"lifecycle_stages BEGIN INSERT INTO stage_writes VALUES "
+                    f"({row}.customer_id); END"
+                )
+            )
+        return
+    session.execute(sql("CREATE TABLE stage_writes (customer_id TEXT)"))
+    session.execute(
+        sql(
+            "CREATE FUNCTION note_stage_write() RETURNS trigger AS $$ BEGIN "
+            "INSERT INTO stage_writes VALUES (CASE WHEN TG_OP = 'DELETE' THEN OLD.customer_id "
+            "ELSE NEW.customer_id END); RETURN NULL; END $$ LANGUAGE plpgsql"
+        )
+    )
+    session.execute(
+        sql(
+            "CREATE TRIGGER stage_writes AFTER INSERT OR UPDATE OR DELETE ON lifecycle_stages "
+            "FOR EACH ROW EXECUTE FUNCTION note_stage_write()"
+        )
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request, tmp_path) -> Settings:
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    return Settings(data_dir=tmp_path / "data", database_url=url)
+
+
+def test_a_day_writes_only_the_customers_whose_stage_changed(any_db):
+    config = LifecycleConfig(min_stage_days=0)
+    next_day = DAY + timedelta(days=1)
+    with session_scope(any_db) as session:
+        ws = workspace_id(session)
+        _load(session, ws, DAY, CASES)
+        write_lifecycle(session, ws, DAY, config)
+        before = _stages(session, ws)
+    with session_scope(any_db) as session:
+        _load(session, ws, next_day, CASES)  # the same features, a day later
+        add_customer(session, ws, "quiet", next_day, orders_count=5, days_since_last_order=1)
+        add_customer(session, ws, "newcomer", next_day, pricing_views_30d=2)
+        session.flush()
+        _record_stage_writes(session)
+        summary = write_lifecycle(session, ws, next_day, config)
+        written = set(session.scalars(sql("SELECT customer_id FROM stage_writes")))
+        after = _stages(session, ws)
+        run = session.get(LifecycleRun, ws)
+    assert written == {"quiet", "newcomer"}
+    assert after == {
+        **before,
+        "quiet": ("retention", "repeat_buyer", next_day),
+        "newcomer": ("consideration", "shopping_without_purchase", next_day),
+    }
+    assert summary.changed == 2 and run is not None and run.as_of == next_day
