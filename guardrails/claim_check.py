@@ -25,8 +25,23 @@ def judge_in_workspace(
 ) -> list[SentenceVerdict]:
     """Per-sentence verdicts; a chunk of another workspace is unknown here, as is a made-up id."""
     workspace = workspaces.get_or_raise(session, workspace_slug)
+    return judge_text(
+        session, workspace.id, text, embedder=embedder, threshold=threshold, field=field
+    )
+
+
+def judge_text(
+    session: Session,
+    workspace_id: str,
+    text: str,
+    *,
+    embedder: TextEmbedder,
+    threshold: float = SIMILARITY_THRESHOLD,
+    field: str = "body",
+) -> list[SentenceVerdict]:
+    """The verdicts of one text against the chunks it cites, looked up in this workspace."""
     cited = {c.chunk_id for s in split_sentences(text) for c in s.citations}
-    lookup = load_evidence(session, workspace.id, cited)
+    lookup = load_evidence(session, workspace_id, cited)
     return judge_claims(text, lookup, embedder, threshold=threshold, field=field)
 
 

@@ -9,11 +9,10 @@ from sqlalchemy.orm import Session
 from core import workspaces
 from core.db import session_scope
 from core.settings import Settings
-from guardrails.claim_parts import split_sentences
-from guardrails.claims import TextEmbedder, judge_claims
+from guardrails.claim_check import judge_text
+from guardrails.claims import TextEmbedder
 from guardrails.copy_asset import CopyAsset
 from guardrails.copy_checks import check_copy
-from guardrails.evidence_store import load_evidence
 from guardrails.findings import Finding, blocking, ordered
 from guardrails.policy import BrandPolicy
 from guardrails.policy_store import active_policy
@@ -52,9 +51,7 @@ def claim_findings(
         text = getattr(asset, name)
         if not text.strip():
             continue
-        cited = {c.chunk_id for s in split_sentences(text) for c in s.citations}
-        lookup = load_evidence(session, workspace_id, cited)
-        for verdict in judge_claims(text, lookup, embedder, field=name):
+        for verdict in judge_text(session, workspace_id, text, embedder=embedder, field=name):
             findings.extend(verdict.findings)
     return findings
 

@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from api.cli.ingest import WorkspaceOption
 from api.cli.output import console, print_json_line
 from core.errors import InvalidInput
+from core.roles import Role
 from core.settings import get_settings
 
 CustomerArgument = Annotated[str, typer.Argument(help="The customer's userId, email or id.")]
@@ -36,19 +38,19 @@ def register(root: typer.Typer) -> None:
 AsOption = Annotated[str, typer.Option("--as", help="The workspace member acting.")]
 
 
-def _audit(session: object, workspace_id: str, actor: str, action: str, **inputs: object) -> None:
+def _audit(session: Session, workspace_id: str, actor: str, action: str, **inputs: object) -> None:
     """The change, in the workspace's audit log, in the same transaction."""
     from guardrails.audit.service import append
 
-    append(session, workspace_id, actor=actor, action=action, inputs=inputs, decision="done")  # type: ignore[arg-type]
+    append(session, workspace_id, actor=actor, action=action, inputs=inputs, decision="done")
 
 
-def _acting(session: object, workspace: str, actor: str, needed: str, to: str) -> str:
+def _acting(session: Session, workspace: str, actor: str, needed: Role, to: str) -> str:
     """The handle of the member acting, once their role allows it."""
     from core import members, workspaces
 
-    ws = workspaces.get_or_raise(session, workspace)  # type: ignore[arg-type]
-    return members.acting_as(session, ws, actor, needed=needed, to=to).handle  # type: ignore[arg-type]
+    ws = workspaces.get_or_raise(session, workspace)
+    return members.acting_as(session, ws, actor, needed=needed, to=to).handle
 
 
 def _resolve(session: object, workspace: str, customer: str) -> tuple[str, str]:
