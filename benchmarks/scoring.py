@@ -13,6 +13,7 @@ one after another on each backend's data:
   features+propensity: what lifecycle and segments read (timed, outside the target);
   lifecycle:          every customer's stage with history and holds;
   segments, first:    the seed's five segments computed the first time;
+  features, next day: the next night's features step (here: re-dated), outside the target;
   next day:           RFM + lifecycle + the five segments refreshed with their diffs a day
                       later, as the nightly job runs (the figure the target is about); the
                       RFM snapshot starts from the first day's (no order changed between),
@@ -145,17 +146,32 @@ def segments_stage(backend: Backend, run: Run) -> None:
     backend.notes["segments"] = f"populations {_in_workspace(backend, work)}"
 
 
-def next_day_stage(backend: Backend, run: Run) -> None:
-    """The nightly job a day later, without the features and propensity steps."""
-    day = run.as_of + timedelta(days=1)
+def _next_day(run: Run) -> date:
+    return run.as_of + timedelta(days=1)
 
-    def work(session: Session, workspace_id: str) -> list[tuple[int, int]]:
-        write_snapshot(session, workspace_id, day, RfmConfig())
+
+def features_next_day_stage(backend: Backend, run: Run) -> None:
+    """The features step of the next night, outside the target: here the same features,
+    dated the next day (so RFM and segments line up), and the planner statistics refreshed
+    as `score run` does after writing them."""
+
+    def work(session: Session, workspace_id: str) -> None:
         session.execute(
             update(CustomerFeatures)
             .where(CustomerFeatures.workspace_id == workspace_id)
-            .values(as_of=day)
-        )  # the same features, dated the next day, so RFM and segments line up
+            .values(as_of=_next_day(run))
+        )
+        analyze_stale(session, WRITTEN_TABLES)
+
+    _in_workspace(backend, work)
+
+
+def next_day_stage(backend: Backend, run: Run) -> None:
+    """The nightly job a day later: RFM, lifecycle and every segment with its diff."""
+    day = _next_day(run)
+
+    def work(session: Session, workspace_id: str) -> list[tuple[int, int]]:
+        write_snapshot(session, workspace_id, day, RfmConfig())
         write_lifecycle(session, workspace_id, day)
         runs = refresh_all(session, workspace_id)
         return [(r.entered, r.exited) for r in runs]
@@ -172,6 +188,7 @@ STAGES: list[Stage] = [
     ("features+propensity", features_stage),
     ("lifecycle", lifecycle_stage),
     ("segments, first", segments_stage),
+    ("features, next day", features_next_day_stage),
     ("next day", next_day_stage),
 ]
 TARGET_STAGES = ("rfm snapshot again", "lifecycle", "segments, first")

@@ -3,6 +3,8 @@ transaction on SQLite."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import insert, text
 
@@ -47,11 +49,32 @@ def _load_customers(settings: Settings, count: int) -> None:
 
 
 @pytest.mark.postgres
+def _await_counted_inserts(settings: Settings, table: str, rows: int) -> None:
+    """Wait until the activity counters hold the load's inserts: a backend reports them up to
+    a second after its transaction ends, and a report landing after our ANALYZE would make
+    the table look modified again."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with session_scope(settings) as session:
+            counted = session.scalar(
+                text(
+                    "SELECT n_mod_since_analyze FROM pg_stat_user_tables "
+                    "WHERE relid = CAST(:t AS regclass)"
+                ),
+                {"t": table},
+            )
+        if (counted or 0) >= rows:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the inserts into {table} were not counted within 10 s")
+
+
 def test_stale_tables_are_analyzed_once_on_postgres(tmp_path, postgres_url):
     settings = Settings(data_dir=tmp_path, database_url=postgres_url)
     with session_scope(settings) as session:  # autovacuum must not analyze it first
         session.execute(text("ALTER TABLE customers SET (autovacuum_enabled = false)"))
     _load_customers(settings, 3000)
+    _await_counted_inserts(settings, "customers", 3000)
     with session_scope(settings) as session:
         assert (
             session.scalar(text("SELECT reltuples FROM pg_class WHERE oid = 'customers'::regclass"))
