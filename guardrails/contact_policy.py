@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.config_files import field_path, read_yaml_file
 from core.contact_rules import Caps
 from core.errors import InvalidInput
 from core.ids import sha256_hex
@@ -105,13 +105,6 @@ class ContactPolicy(BaseModel):
     caps: Caps = Field(default_factory=Caps)
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    path = "contact_policy"
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
 def parse_rules(data: Any) -> ContactRules:
     """Validate a contact policy body; errors name the path (`contact_policy.quiet_hours.end`)."""
     if isinstance(data, dict) and "caps" in data:
@@ -126,21 +119,11 @@ def parse_rules(data: Any) -> ContactRules:
         error = exc.errors()[0]
         raise InvalidInput(
             error["msg"],
-            field=_field_path(tuple(error["loc"])),
+            field=field_path(tuple(error["loc"]), "contact_policy"),
             fix="see `mcopilot contact policy show` for the fields and their defaults",
         ) from None
 
 
 def load_rules_file(path: Path) -> ContactRules:
     """A contact policy from a YAML or JSON file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}", field="FILE") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(
-            f"not valid YAML or JSON: {str(exc).splitlines()[0]}", field="FILE"
-        ) from None
-    return parse_rules(data)
+    return parse_rules(read_yaml_file(path))

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from core.config_files import field_path, read_yaml_file
 from core.errors import InvalidInput
 from core.ids import sha256_hex
 
@@ -241,14 +242,6 @@ def policy_version(body: dict[str, Any]) -> str:
     return sha256_hex(canonical_json(body))[:16]
 
 
-def field_path(location: tuple[Any, ...]) -> str:
-    """A Pydantic error location as `policy.avoid[3].phrase`."""
-    path = "policy"
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
 def parse_policy(data: Any) -> BrandPolicy:
     """Validate a policy body; the error names the path of the first bad field."""
     if not isinstance(data, dict):
@@ -263,27 +256,14 @@ def parse_policy(data: Any) -> BrandPolicy:
         error = exc.errors()[0]
         raise InvalidInput(
             error["msg"],
-            field=field_path(tuple(error["loc"])),
+            field=field_path(tuple(error["loc"]), "policy"),
             fix="correct that field (see knowledge/brand-policy.yaml for an example)",
         ) from None
 
 
 def load_policy_file(path: Path) -> BrandPolicy:
     """Read and validate a policy YAML (or JSON) file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise InvalidInput(f"cannot read {path}: {reason}", field="FILE") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(
-            f"not valid YAML: {str(exc).splitlines()[0]}",
-            field="FILE",
-            fix="check the indentation and quoting around the line named",
-        ) from None
-    return parse_policy(data)
+    return parse_policy(read_yaml_file(path))
 
 
 def dump_policy_yaml(policy: BrandPolicy) -> str:

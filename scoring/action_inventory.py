@@ -12,9 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.config_files import field_path, read_yaml_file
 from core.contact_rules import Caps
 from core.errors import InvalidInput
 from core.ids import canonical_json, sha256_hex
@@ -83,13 +83,6 @@ class Inventory(BaseModel):
         return sha256_hex(canonical_json(self.model_dump(mode="json")))[:16]
 
 
-def _field_path(location: tuple[Any, ...]) -> str:
-    path = "inventory"
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
-
-
 def parse_inventory(data: Any, validate_criteria: Any | None = None) -> Inventory:
     """Validate an inventory body; errors name the path (`inventory.actions[2].value`).
     `validate_criteria(criteria, path)` checks each action's eligibility in the segment
@@ -100,7 +93,7 @@ def parse_inventory(data: Any, validate_criteria: Any | None = None) -> Inventor
         error = exc.errors()[0]
         raise InvalidInput(
             error["msg"],
-            field=_field_path(tuple(error["loc"])),
+            field=field_path(tuple(error["loc"]), "inventory"),
             fix="see docs/ or the default inventory",
         ) from None
     if validate_criteria is not None:
@@ -110,17 +103,7 @@ def parse_inventory(data: Any, validate_criteria: Any | None = None) -> Inventor
 
 
 def load_inventory_file(path: Path, validate_criteria: Any | None = None) -> Inventory:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}", field="FILE") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(
-            f"not valid YAML or JSON: {str(exc).splitlines()[0]}", field="FILE"
-        ) from None
-    return parse_inventory(data, validate_criteria)
+    return parse_inventory(read_yaml_file(path), validate_criteria)
 
 
 def default_inventory(validate_criteria: Any | None = None) -> Inventory:
