@@ -95,39 +95,23 @@ def list_items(
     ]
 
 
+def _of_item(session: Session, item: ApprovalItem, model: Any, order: Any) -> list[Any]:
+    """The item's rows of one kind (decisions, comments, revisions), in order."""
+    return list(
+        session.scalars(
+            select(model)
+            .where(model.item_id == item.id, model.workspace_id == item.workspace_id)
+            .order_by(order)
+        )
+    )
+
+
 def details(session: Session, item: ApprovalItem, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything a reviewer needs to decide on one item, and its history."""
     now = now or utcnow()
-    decisions = list(
-        session.scalars(
-            select(ApprovalDecision)
-            .where(
-                ApprovalDecision.item_id == item.id,
-                ApprovalDecision.workspace_id == item.workspace_id,
-            )
-            .order_by(ApprovalDecision.id)
-        )
-    )
-    comments = list(
-        session.scalars(
-            select(ApprovalComment)
-            .where(
-                ApprovalComment.item_id == item.id,
-                ApprovalComment.workspace_id == item.workspace_id,
-            )
-            .order_by(ApprovalComment.id)
-        )
-    )
-    revisions = list(
-        session.scalars(
-            select(ApprovalRevision)
-            .where(
-                ApprovalRevision.item_id == item.id,
-                ApprovalRevision.workspace_id == item.workspace_id,
-            )
-            .order_by(ApprovalRevision.revision)
-        )
-    )
+    decisions = _of_item(session, item, ApprovalDecision, ApprovalDecision.id)
+    comments = _of_item(session, item, ApprovalComment, ApprovalComment.id)
+    revisions = _of_item(session, item, ApprovalRevision, ApprovalRevision.revision)
     handles = _handles(
         session,
         [item.requested_by, item.revised_by]
