@@ -1,4 +1,4 @@
-"""The journey spec: a typed, versioned journey (audience, trigger, timed steps, splits, exits, caps).
+"""The journey spec: a typed, versioned journey (audience, trigger, timed steps, splits, exits).
 
 A journey is a small graph. `start` names the first node; every node names the node that
 follows (`next`; none ends the path, and the customer completes the journey). Three kinds:

@@ -34,6 +34,16 @@ from core.models.contact import (
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
 from core.models.gate import Execution, GateControl, OutboxMessage
+from core.models.journeys import (
+    ENROLMENT_STATES,
+    JOURNEY_STATES,
+    TASK_STATES,
+    JourneyEnrolment,
+    JourneyState,
+    JourneyTask,
+    JourneyVersion,
+    TriggerFiring,
+)
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
 from core.models.members import ROLES, User, WorkspaceMember
 from core.models.policies import BrandPolicyVersion
@@ -59,9 +69,12 @@ __all__ = [
     "COMPLETED_STATUSES",
     "DECISIONS",
     "EMAIL_EVENT_TYPES",
+    "ENROLMENT_STATES",
+    "JOURNEY_STATES",
     "ORDER_STATUSES",
     "ROLES",
     "SUPPRESSION_REASONS",
+    "TASK_STATES",
     "ActionInventory",
     "AppliedPromotion",
     "ApprovalComment",
@@ -90,6 +103,10 @@ __all__ = [
     "Event",
     "Execution",
     "GateControl",
+    "JourneyEnrolment",
+    "JourneyState",
+    "JourneyTask",
+    "JourneyVersion",
     "LifecycleRun",
     "LifecycleStage",
     "LifecycleTransition",
@@ -110,6 +127,7 @@ __all__ = [
     "SegmentMember",
     "SegmentRun",
     "Suppression",
+    "TriggerFiring",
     "UTCDateTime",
     "User",
     "Workspace",
