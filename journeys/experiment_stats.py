@@ -20,7 +20,8 @@ significant difference", with seed 000's advice for that case: extend the test d
 increase the sample size, analyze sub-segments. The test uses the pooled standard error and
 the interval the unpooled one, so at the margin they can disagree; the verdict follows the
 test. Looking at a running test again and again inflates false winners: decide the sample size
-first and read the verdict once it is reached.
+first and read the verdict once it is reached. A holdout readout is the same call with the
+holdout group as control and the journey's recipients as the variant: the journey's lift.
 """
 
 from __future__ import annotations

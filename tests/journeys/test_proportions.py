@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +25,7 @@ from journeys.proportions import (
     z_test,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 CASES = [
     (500, 10_000, 580, 10_000),
     (120, 2_400, 95, 2_300),
@@ -238,3 +243,23 @@ def test_bad_input_names_the_field(call: object, field: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         call()  # type: ignore[operator]
     assert caught.value.field == field
+
+
+def test_the_experiment_modules_run_without_scipy_or_numpy() -> None:
+    modules = [
+        "journeys.assignment",
+        "journeys.proportions",
+        "journeys.experiment_stats",
+        "journeys.experiment_report",
+        "journeys.experiment_adoption",
+    ]
+    code = (
+        "import sys\n"
+        + "".join(f"import {name}\n" for name in modules)
+        + "print(sorted(m for m in ('scipy', 'numpy') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
