@@ -18,6 +18,7 @@ from api.cli import (
     contact,
     data,
     demo,
+    experiment,
     gate,
     ingest,
     knowledge,
@@ -88,6 +89,7 @@ nba.register(app)
 suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
+app.add_typer(experiment.app, name="experiment")
 demo.register(app)
 
 
