@@ -33,6 +33,7 @@ from core.models.contact import (
 )
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
+from core.models.feedback import BOUNCE_TYPES, FEEDBACK_TYPES, MessageEvent
 from core.models.gate import Execution, GateControl, OutboxMessage
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
 from core.models.members import ROLES, User, WorkspaceMember
@@ -55,10 +56,12 @@ __all__ = [
     "ALL_CHANNELS",
     "APPROVAL_KINDS",
     "APPROVAL_STATES",
+    "BOUNCE_TYPES",
     "CHANNELS",
     "COMPLETED_STATUSES",
     "DECISIONS",
     "EMAIL_EVENT_TYPES",
+    "FEEDBACK_TYPES",
     "ORDER_STATUSES",
     "ROLES",
     "SUPPRESSION_REASONS",
@@ -93,6 +96,7 @@ __all__ = [
     "LifecycleRun",
     "LifecycleStage",
     "LifecycleTransition",
+    "MessageEvent",
     "Order",
     "OrderItem",
     "OrderWatermark",
