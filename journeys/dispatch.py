@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -87,7 +88,13 @@ def variables_of(session: Session, workspace_id: str, customer_id: str) -> dict[
     )
 
 
-def dispatch(session: Session, request: ExecutionRequest, *, settings: Settings) -> GateResult:
+def dispatch(
+    session: Session,
+    request: ExecutionRequest,
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+) -> GateResult:
     """Address the request, fill in the customer's template fields (the request's own variables
     win), pick its channel's adapter, and hand all of it to the gate."""
     recipient = request.recipient or recipient_of(
@@ -109,4 +116,5 @@ def dispatch(session: Session, request: ExecutionRequest, *, settings: Settings)
         replace(request, recipient=recipient, variables=variables),
         adapter_for(request.channel, settings),
         settings=settings,
+        now=now,
     )
