@@ -138,6 +138,12 @@ def test_bad_bodies_are_refused_naming_the_field(db_settings):
     assert _count(sent.settings, MessageEvent) == 0  # a bad batch applies nothing
 
 
+def test_an_oversized_body_is_refused_before_it_is_read_as_json(settings):
+    with api(settings) as client:
+        response = post_feedback(client, None, raw=b" " * (2 * 1024 * 1024 + 1))
+    assert response.status_code == 413 and response.json()["field"] == "body"
+
+
 def test_without_a_secret_the_webhook_asks_to_be_retried_later(settings):
     with api(settings) as client:
         response = post_feedback(client, {"id": "e"})

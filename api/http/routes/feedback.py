@@ -20,6 +20,12 @@ from journeys.feedback_store import Outcome, record_feedback
 from journeys.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify, webhook_key
 
 router = APIRouter()
+MAX_BODY_BYTES = 2 * 1024 * 1024
+
+
+class PayloadTooLarge(McopilotError):
+    status_code = 413
+    title = "Payload too large"
 
 
 def _json(body: bytes) -> Any:
@@ -44,6 +50,10 @@ async def receive_feedback(request: Request, settings: SettingsDep) -> JSONRespo
     """200 when every event was applied or seen before; 202 when some were ignored (about no
     message sent from here): neither is a failure a provider should retry."""
     body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"is {len(body)} bytes; at most {MAX_BODY_BYTES}", field="body", fix="split the batch"
+        )
     try:
         key = webhook_key(settings)
     except ConfigurationError as exc:  # retry later: the events are not lost
