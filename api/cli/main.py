@@ -27,6 +27,7 @@ from api.cli import (
     score,
     search,
     segment,
+    serve,
     suppress,
     workspace,
 )
@@ -91,6 +92,7 @@ app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
 app.add_typer(experiment.app, name="experiment")
 demo.register(app)
+serve.register(app)
 
 
 def run() -> None:
