@@ -14,7 +14,9 @@ from journeys.spec import Journey, Step, parse_journey
 from knowledge import JOURNEYS_DIR
 
 SHIPPED = sorted(JOURNEYS_DIR.glob("*.yaml"))
-NODE = re.compile(r'^  (n\d+|trigger|done)(\["|\{"|\(\["|\{\{")(?P<label>[^"]*)("\]|"\}|"\]\)|"\}\})$')
+NODE = re.compile(
+    r'^  (n\d+|trigger|done)(\["|\{"|\(\["|\{\{")(?P<label>[^"]*)("\]|"\}|"\]\)|"\}\})$'
+)
 EXIT = re.compile(r'^    x\d+\[/"(?P<label>[^"]*)"/\]$')
 EDGE = re.compile(r'^  (?P<a>\w+) -->(\|"(?P<label>[^"]*)"\|)? (?P<b>\w+)$')
 
@@ -37,8 +39,9 @@ def test_the_blueprint_holds_every_element_of_seed_000() -> None:
     ):
         assert heading in text
     assert "Lifecycle stage: Activation" in text
-    assert "Entry criteria: lifecycle.daysInStage ≤ 30 AND traits.registration_completed = true" in (
-        text
+    assert (
+        "Entry criteria: lifecycle.daysInStage ≤ 30 AND traits.registration_completed = true"
+        in (text)
     )
     assert 'Exclusion criteria: traits.account_type = "enterprise" OR traits.plan = "trial"' in text
     assert "TRIGGER: User completes core feature activation" in text
