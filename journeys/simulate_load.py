@@ -267,7 +267,13 @@ def check_days(days: int) -> int:
 
 
 def simulate_workspace(
-    session: Session, workspace_id: str, journey: Journey, as_of: date, days: int
+    session: Session,
+    workspace_id: str,
+    journey: Journey,
+    as_of: date,
+    days: int,
+    *,
+    keep_touches: bool = False,
 ) -> SimulationReport:
     """The journey simulated over the workspace's customers from the start of `as_of`."""
     check_days(days)
@@ -276,5 +282,12 @@ def simulate_workspace(
     rows = load_rows(session, workspace_id, journey, start, days, lookback_of(policy))
     reference = as_of - timedelta(days=journey.goal.within_days)
     rates = base_rates(session, workspace_id, journey.goal, reference)
-    setting = Setting(start=start, days=days, policy=policy, rates=rates, reference=reference)
+    setting = Setting(
+        start=start,
+        days=days,
+        policy=policy,
+        rates=rates,
+        reference=reference,
+        keep_touches=keep_touches,
+    )
     return simulate(journey, rows, setting)
