@@ -21,6 +21,7 @@ from api.cli import (
     experiment,
     gate,
     ingest,
+    journey,
     knowledge,
     nba,
     policy,
@@ -91,6 +92,7 @@ suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
 app.add_typer(experiment.app, name="experiment")
+app.add_typer(journey.app, name="journey")
 demo.register(app)
 serve.register(app)
 
