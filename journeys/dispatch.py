@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,8 +45,16 @@ def recipient_of(session: Session, workspace_id: str, customer_id: str, channel:
     return address or ""
 
 
-def dispatch(session: Session, request: ExecutionRequest, *, settings: Settings) -> GateResult:
-    """Address the request, pick its channel's adapter, and hand both to the gate."""
+def dispatch(
+    session: Session,
+    request: ExecutionRequest,
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+    adapter: ChannelAdapter | None = None,
+) -> GateResult:
+    """Address the request, pick its channel's adapter (or use the one a worker keeps open),
+    and hand both to the gate."""
     recipient = request.recipient or recipient_of(
         session, request.workspace_id, request.customer_id, request.channel
     )
@@ -58,6 +67,7 @@ def dispatch(session: Session, request: ExecutionRequest, *, settings: Settings)
     return execute(
         session,
         replace(request, recipient=recipient),
-        adapter_for(request.channel, settings),
+        adapter or adapter_for(request.channel, settings),
         settings=settings,
+        now=now,
     )
