@@ -26,6 +26,7 @@ from api.cli import (
     score,
     search,
     segment,
+    serve,
     suppress,
     workspace,
 )
@@ -89,6 +90,7 @@ suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
 demo.register(app)
+serve.register(app)
 
 
 def run() -> None:
