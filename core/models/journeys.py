@@ -16,8 +16,9 @@ from core.models.base import Base, UTCDateTime
 JOURNEY_STATES = ("draft", "active", "paused", "killed", "retired")
 #: Enrolment states; every state but `active` is final.
 ENROLMENT_STATES = ("active", "completed", "converted", "exited", "removed")
-#: Due-step states: `pending` waits for its time, `claimed` is held by a worker's lease.
-TASK_STATES = ("pending", "claimed", "sent", "blocked", "failed", "skipped", "cancelled")
+#: Due-step states: `pending` waits for its time, `claimed` is held by a worker's lease;
+#: `done` is a split or experiment that chose the customer's way on.
+TASK_STATES = ("pending", "claimed", "sent", "done", "blocked", "failed", "skipped", "cancelled")
 
 
 class JourneyVersion(Base):
