@@ -48,7 +48,9 @@ from scoring.criteria import parse_criteria
 from scoring.criteria_eval import evaluate
 from scoring.criteria_sql import load_field_values
 
-MAX_ATTEMPTS = 10
+#: Claims before a task counts as poisoned (it keeps killing its workers). Claims, not runs: a
+#: worker that dies mid-batch leaves the rest of its batch to be claimed again, unrun.
+MAX_ATTEMPTS = 100
 BUILT_IN_VARIABLES = frozenset({"unsubscribe_url"})
 STOP_RULES = frozenset({"kill_switch"})
 APPROVAL_RULE = "approval"

@@ -20,6 +20,7 @@ from api.cli import (
     demo,
     gate,
     ingest,
+    journey,
     knowledge,
     nba,
     policy,
@@ -90,6 +91,7 @@ suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
 demo.register(app)
+journey.register(app)
 serve.register(app)
 
 
