@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from core.db import dispose_engines  # noqa: E402
-from core.settings import Settings  # noqa: E402
+from core.settings import Settings, get_settings  # noqa: E402
 from tests.fixtures.receiver import webhook_receiver  # noqa: E402
 from tests.fixtures.smtp import smtp_server  # noqa: E402
 from tests.journeys.load_world import make_load_world, task_states  # noqa: E402
@@ -62,7 +62,7 @@ def _worker(settings: Settings, env: dict[str, str]) -> subprocess.Popen[bytes]:
             **env,
         },
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(settings.data_dir / f"worker-{uuid.uuid4().hex[:6]}.log").open("wb"),
     )
 
 
@@ -70,6 +70,7 @@ def _run(server: str, channel: str, sends: int, workers: int) -> dict[str, float
     schema, url = _schema(server)
     data = Path(tempfile.mkdtemp(prefix="bench-dispatch-"))
     os.environ["MCOPILOT_DATA_DIR"] = str(data)  # the audit key lives there, for every process
+    get_settings.cache_clear()  # services that read the process settings see this run's
     try:
         settings = Settings(data_dir=data, database_url=url)
         world = make_load_world(settings, customers=sends, steps=1, channel=channel)
@@ -117,6 +118,10 @@ def _run(server: str, channel: str, sends: int, workers: int) -> dict[str, float
         }
     finally:
         _drop(server, schema)
+        for log in sorted(data.glob("worker-*.log")):
+            text = log.read_text(errors="replace").strip()
+            if text:
+                print(f"--- {log.name}: {text[-1500:]}", file=sys.stderr)
 
 
 def _raw_smtp(sends: int) -> float:
