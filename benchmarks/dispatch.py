@@ -35,7 +35,7 @@ from tests.fixtures.smtp import smtp_server  # noqa: E402
 from tests.journeys.load_world import make_load_world, task_states  # noqa: E402
 
 SERVER = "postgresql://postgres@127.0.0.1:5432/test"
-SECRET = "benchmark-webhook-secret"
+SECRET = "benchmark-webhook-secret-" + "0" * 16  # at least 32 characters
 
 
 def _schema(url: str) -> tuple[str, str]:
@@ -91,6 +91,8 @@ def _run(server: str, channel: str, sends: int, workers: int) -> dict[str, float
             seen = 0
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
+                if all(process.poll() is not None for process in processes):
+                    break  # every worker stopped (their logs are printed below)
                 total, _ = count()
                 now = time.monotonic()
                 if total and first is None:
