@@ -71,6 +71,8 @@ class GateResult:
     retry_at: datetime | None = None
     provider_message_id: str | None = None
     audit_seq: int | None = None
+    #: For a failed channel: whether trying again may help (False: the provider refused).
+    retryable: bool = True
 
     @property
     def executed(self) -> bool:
@@ -296,7 +298,9 @@ def execute(
         _release(session, execution_id)
         result = {"rule": "channel", "detail": str(exc), "retryable": exc.retryable}
         seq = _audit(session, request, digest, settings, decision="failed", result=result)
-        return GateResult("failed", "channel", str(exc), None, None, None, seq)
+        return GateResult(
+            "failed", "channel", str(exc), None, None, None, seq, retryable=exc.retryable
+        )
 
     session.execute(
         update(Execution)

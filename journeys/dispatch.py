@@ -94,9 +94,11 @@ def dispatch(
     *,
     settings: Settings,
     now: datetime | None = None,
+    adapter: ChannelAdapter | None = None,
 ) -> GateResult:
     """Address the request, fill in the customer's template fields (the request's own variables
-    win), pick its channel's adapter, and hand all of it to the gate."""
+    win), pick its channel's adapter (or use the one a worker keeps open), and hand all of it
+    to the gate."""
     recipient = request.recipient or recipient_of(
         session, request.workspace_id, request.customer_id, request.channel
     )
@@ -114,7 +116,7 @@ def dispatch(
     return execute(
         session,
         replace(request, recipient=recipient, variables=variables),
-        adapter_for(request.channel, settings),
+        adapter or adapter_for(request.channel, settings),
         settings=settings,
         now=now,
     )

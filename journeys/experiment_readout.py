@@ -1,10 +1,10 @@
 """Reading an experiment's arms from the journey's enrolments: who was assigned what, who converted.
 
-An enrolment's `assignments` holds `{"holdout": bool, "<experiment node id>": "<variant id>"}`;
-a variant is recorded when the customer reaches the decision point, so only exposed
-customers count. Converted means the journey's goal happened within its window
-(`converted_at`). Only the running version's enrolments are read: a new version may change
-the variants.
+An enrolment's `assignments` holds `{"holdout": bool, "<experiment node id>": "<variant id>"}`,
+decided at enrolment; only customers who reached the decision point (its task is done) count
+in an experiment, so those who exited before it do not dilute the arms. Converted means the
+journey's goal happened within its window (`converted_at`). Only the running version's
+enrolments are read: a new version may change the variants.
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from core.errors import InvalidInput, NotFound
-from core.models import JourneyEnrolment, JourneyState, JourneyVersion
+from core.models import JourneyEnrolment, JourneyState, JourneyTask, JourneyVersion
 from journeys.experiment_stats import Arm, Readout, readout
 from journeys.spec import Experiment, Journey, parse_journey
 
 HOLDOUT = "holdout"
 JOURNEY_ARM = "journey"
 RATE_DAYS = 7
+DONE = "done"
 
 
 def running_version(session: Session, workspace_id: str, journey_id: str) -> Journey:
@@ -79,15 +80,26 @@ def count_arms(rows: list[tuple[dict[str, object], bool]], key: str, names: list
 
 
 def _rows(
-    session: Session, workspace_id: str, journey: Journey
+    session: Session, workspace_id: str, journey: Journey, reached: str | None = None
 ) -> list[tuple[dict[str, object], bool]]:
-    result = session.execute(
-        select(JourneyEnrolment.assignments, JourneyEnrolment.converted_at.is_not(None)).where(
-            JourneyEnrolment.workspace_id == workspace_id,
-            JourneyEnrolment.journey_id == journey.id,
-            JourneyEnrolment.version == journey.version,
-        )
+    """(assignments, converted) of the version's enrolments; with `reached`, only those whose
+    task at that node is done."""
+    query = select(JourneyEnrolment.assignments, JourneyEnrolment.converted_at.is_not(None)).where(
+        JourneyEnrolment.workspace_id == workspace_id,
+        JourneyEnrolment.journey_id == journey.id,
+        JourneyEnrolment.version == journey.version,
     )
+    if reached is not None:
+        query = query.where(
+            select(JourneyTask.id)
+            .where(
+                JourneyTask.enrolment_id == JourneyEnrolment.id,
+                JourneyTask.node_id == reached,
+                JourneyTask.status == DONE,
+            )
+            .exists()
+        )
+    result = session.execute(query)
     return [(dict(assignments or {}), bool(converted)) for assignments, converted in result]
 
 
@@ -121,16 +133,17 @@ def journey_readout(
     """The readout of one experiment node (the first variant is control), or with `holdout`
     of the journey against its holdout group (its lift); returns the journey and what was read."""
     journey = running_version(session, workspace_id, journey_id)
-    rows = _rows(session, workspace_id, journey)
     if holdout:
         if journey.holdout <= 0:
             raise InvalidInput(
                 f"{journey.id} has no holdout group", field="--holdout", fix="set `holdout`"
             )
+        rows = _rows(session, workspace_id, journey)
         control, variant = count_arms(rows, HOLDOUT, [HOLDOUT, JOURNEY_ARM])
         arms, subject = [variant], "holdout"
     else:
         node = experiment_node(journey, experiment)
+        rows = _rows(session, workspace_id, journey, reached=node.id)
         control, *arms = count_arms(rows, node.id, [v.id for v in node.variants])
         subject = node.id
     rate = daily_enrolments(session, workspace_id, journey, now or utcnow())

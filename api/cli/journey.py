@@ -23,7 +23,10 @@ from core.settings import get_settings
 if TYPE_CHECKING:
     from journeys.spec import Journey
 
-app = typer.Typer(help="Validate, render and simulate customer journeys.", no_args_is_help=True)
+app = typer.Typer(
+    help="Customer journeys: validate, render, simulate, store, run, pause, resume, kill switch.",
+    no_args_is_help=True,
+)
 
 EXIT_PROBLEMS = 1
 FileArgument = Annotated[

@@ -22,6 +22,7 @@ from api.cli import (
     gate,
     ingest,
     journey,
+    journey_run,
     knowledge,
     nba,
     policy,
@@ -94,6 +95,7 @@ app.add_typer(gate.app, name="gate")
 app.add_typer(experiment.app, name="experiment")
 app.add_typer(journey.app, name="journey")
 demo.register(app)
+journey_run.register(app)
 serve.register(app)
 
 

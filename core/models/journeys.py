@@ -5,18 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.models.base import Base, UTCDateTime
 
-#: Run states of a journey: `killed` stops it at once and cancels its pending steps.
+#: Run states of a journey: `paused` and `killed` (the admins' emergency stop) keep its due
+#: steps pending, so nothing is lost; the worker claims none until it runs again.
 JOURNEY_STATES = ("draft", "active", "paused", "killed", "retired")
 #: Enrolment states; every state but `active` is final.
 ENROLMENT_STATES = ("active", "completed", "converted", "exited", "removed")
-#: Due-step states: `pending` waits for its time, `claimed` is held by a worker's lease.
-TASK_STATES = ("pending", "claimed", "sent", "blocked", "failed", "skipped", "cancelled")
+#: Due-step states: `pending` waits for its time, `claimed` is held by a worker's lease;
+#: `done` is a split or experiment that chose the customer's way on.
+TASK_STATES = ("pending", "claimed", "sent", "done", "blocked", "failed", "skipped", "cancelled")
 
 
 class JourneyVersion(Base):
@@ -107,6 +109,8 @@ class JourneyTask(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Channel failures on the task's current channel (a retry, then the backup channel).
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     execution_id: Mapped[str | None] = mapped_column(String(32))
@@ -131,3 +135,17 @@ class TriggerFiring(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text, default="")
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class JourneyCursor(Base):
+    """How far a journey consumer (opt-outs...) has read an ordered stream such as
+    domain_events, per workspace: the last id it handled."""
+
+    __tablename__ = "journey_cursors"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

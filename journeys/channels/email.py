@@ -6,7 +6,6 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from core.ids import sha256_hex
 from core.settings import Settings
@@ -26,6 +25,14 @@ def list_unsubscribe(url: str, mailto: str | None) -> str:
     return ", ".join(links)
 
 
+def message_id(delivery: Delivery, domain: str) -> str:
+    """The Message-ID: a function of the workspace and idempotency key only (no time, pid or
+    random part, unlike email.utils.make_msgid), so every retry of one send carries the same
+    id and a provider or receiver that dedupes by it keeps one copy."""
+    digest = sha256_hex(f"{delivery.workspace_id}\x1f{delivery.idempotency_key}")[:40]
+    return f"<{digest}@{domain}>"
+
+
 def build_message(
     delivery: Delivery, sender: str, *, unsubscribe: str, mailto: str | None = None
 ) -> EmailMessage:
@@ -43,10 +50,7 @@ def build_message(
     message["To"] = delivery.recipient
     message["Subject"] = str(content["subject"])
     domain = sender.rpartition("@")[2] or "mcopilot.local"
-    message["Message-ID"] = make_msgid(
-        idstring=sha256_hex(f"{delivery.workspace_id}\x1f{delivery.idempotency_key}")[:32],
-        domain=domain,
-    )
+    message["Message-ID"] = message_id(delivery, domain)
     for name, value in delivery.headers.items():
         message[name] = value
     message["List-Unsubscribe"] = list_unsubscribe(unsubscribe, mailto)

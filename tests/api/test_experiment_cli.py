@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from core.db import session_scope
 from core.ids import new_id
-from core.models import Customer, JourneyEnrolment, JourneyState, JourneyVersion
+from core.models import Customer, JourneyEnrolment, JourneyState, JourneyTask, JourneyVersion
 from core.settings import get_settings
 from journeys.experiment_stats import Arm, readout
 from tests.api.test_approvals_cli import acme, cli, one_error_line  # noqa: F401 - fixtures
@@ -63,14 +63,27 @@ def _load(workspace: str, arms: dict[tuple[str, bool], tuple[int, int]]) -> None
                     n += 1
                     customer = Customer(id=f"c{n}", workspace_id=ws_id, user_id=f"u{n}")
                     session.add(customer)
-                    assignments = {"holdout": held} if held else {"holdout": False, "ab": variant}
+                    assignments = {"holdout": held, "ab": variant or "control"}
+                    enrolment_id = new_id("enr")
                     session.add(
                         JourneyEnrolment(
-                            id=new_id("enr"), workspace_id=ws_id, journey_id=spec["id"],
+                            id=enrolment_id, workspace_id=ws_id, journey_id=spec["id"],
                             version=version, customer_id=customer.id, trigger_type="churn_risk",
                             trigger_key=f"k{n}", assignments=assignments,
                             entered_at=NOW - timedelta(days=i % 20),
                             converted_at=NOW if i < converted * scale else None,
+                        )
+                    )  # fmt: skip
+                    # Holdout customers never reach the split; a fifth of the others exit
+                    # before it (and convert as often): neither may count in the arms.
+                    if held:
+                        continue
+                    status = "cancelled" if i % 5 == 4 else "done"
+                    session.add(
+                        JourneyTask(
+                            id=new_id("tsk"), workspace_id=ws_id, enrolment_id=enrolment_id,
+                            journey_id=spec["id"], customer_id=customer.id, node_id="ab",
+                            idempotency_key=f"t{n}", due_at=NOW, status=status,
                         )
                     )  # fmt: skip
 
@@ -81,9 +94,11 @@ def test_readout_counts_the_running_versions_arms_in_the_workspace(cli, acme):  
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert (data["journey"], data["version"], data["subject"]) == ("JRN-WINBACK-001", "2.1", "ab")
-    assert data["control"] == {"name": "control", "enrolled": 400, "converted": 40}
-    assert data["variants"] == [{"name": "bold", "enrolled": 400, "converted": 72}]
-    expected = readout(Arm("control", 400, 40), [Arm("bold", 400, 72)])
+    # Per arm: 400 enrolled, every fifth (i % 5 == 4) never reached the split: 320 exposed;
+    # converted are i < 40 (32 of them exposed) and i < 72 (58 exposed).
+    assert data["control"] == {"name": "control", "enrolled": 320, "converted": 32}
+    assert data["variants"] == [{"name": "bold", "enrolled": 320, "converted": 58}]
+    expected = readout(Arm("control", 320, 32), [Arm("bold", 320, 58)])
     assert data["verdict"] == expected.verdict == "winner"
     assert data["comparisons"][0]["p_value"] == expected.comparisons[0].p_value
 

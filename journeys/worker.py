@@ -1,0 +1,186 @@
+"""The journey worker: sweep, claim due tasks, run each in its own transaction; repeat.
+
+Crash safety. A claim is committed before any task runs, under a lease; each task then runs in
+one transaction with its send (see `journeys.runner`). A worker killed at any point leaves
+either a committed task (sent once, recorded once) or a rolled-back one whose lease runs out
+and which another worker (or the restarted one) claims again. The database holds the send at
+most once: the gate's unique idempotency key. The provider may get a message twice only when
+the worker died after the provider accepted it and before the commit; the retry carries the
+same idempotency key (email: the same Message-ID; webhooks: the same Idempotency-Key header),
+so a provider that dedupes by it delivers it once: at-least-once delivery, exactly-once at the
+receiver. The task row is the outbox between the decision and the delivery: the enrolment's
+decision to send is committed as a due task before any delivery is tried.
+
+PostgreSQL: any number of workers (`FOR UPDATE SKIP LOCKED`). SQLite: run one worker; a second
+would only wait on SQLite's single write lock.
+
+SIGTERM or SIGINT: the current task finishes and commits, then the loop ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from core.clock import utcnow
+from core.db import session_scope
+from core.ids import new_id
+from core.models import JourneyState, JourneyTask
+from core.settings import Settings
+from guardrails.delivery import ChannelAdapter
+from journeys.runner import RunConfig, run_task
+from journeys.sweep import sweep
+from journeys.tasks import claim_due, release
+
+logger = logging.getLogger("mcopilot.journeys.worker")
+
+
+@dataclass
+class LoopReport:
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    removed: int = 0
+    exited: int = 0
+    converted: int = 0
+    errors: int = 0
+
+
+@dataclass
+class Worker:
+    settings: Settings
+    workspace_id: str | None = None
+    batch: int = 50
+    poll_s: float = 1.0
+    lease: timedelta = timedelta(seconds=120)
+    retry_delay: timedelta = timedelta(seconds=60)
+    sweep_every: timedelta = timedelta(seconds=60)
+    adapters: dict[str, ChannelAdapter] | None = None
+    clock: Callable[[], datetime] = utcnow
+    jobs: list[Callable[[Settings, str, datetime], None]] = field(default_factory=list)
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{new_id('w')}"[:100]
+    )
+    _last_sweep: datetime | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def config(self) -> RunConfig:
+        return RunConfig(self.settings, self.worker_id, self.retry_delay, self.adapters)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _workspaces(self) -> list[str]:
+        if self.workspace_id is not None:
+            return [self.workspace_id]
+        with session_scope(self.settings) as session:
+            return list(session.scalars(select(JourneyState.workspace_id).distinct()))
+
+    def sweep_all(self, now: datetime, report: LoopReport) -> None:
+        """Sweeps and the extra periodic jobs (trigger scans), one transaction per workspace."""
+        for workspace_id in self._workspaces():
+            with session_scope(self.settings) as session:
+                found = sweep(session, workspace_id, now)
+            report.removed += found.removed
+            report.exited += found.exited
+            report.converted += found.converted
+            for job in self.jobs:
+                job(self.settings, workspace_id, now)
+        self._last_sweep = now
+
+    def run_once(self, now: datetime | None = None) -> LoopReport:
+        """One round: sweep when due, claim a batch, run it."""
+        report = LoopReport()
+        now = now or self.clock()
+        if self._last_sweep is None or now - self._last_sweep >= self.sweep_every:
+            self.sweep_all(now, report)
+        if self.settings.kill_switch:
+            return report  # MCOPILOT_KILL_SWITCH: nothing is claimed, nothing waits under a lease
+        with session_scope(self.settings) as session:
+            ids = claim_due(
+                session,
+                worker_id=self.worker_id,
+                now=now,
+                batch=self.batch,
+                lease=self.lease,
+                workspace_id=self.workspace_id,
+            )
+        report.claimed = len(ids)
+        for task_id in ids:
+            if self._stop.is_set():
+                self._give_back(task_id)
+                continue
+            report.outcomes[self._run(task_id, report)] += 1
+        return report
+
+    def _run(self, task_id: str, report: LoopReport) -> str:
+        now = self.clock()
+        try:
+            with session_scope(self.settings) as session:
+                return run_task(session, task_id, self.config, now=now)
+        except Exception:
+            report.errors += 1
+            logger.exception("task %s failed; it is retried after %s", task_id, self.retry_delay)
+            self._give_back(task_id, delay=self.retry_delay, outcome="error")
+            return "error"
+
+    def _give_back(
+        self, task_id: str, *, delay: timedelta = timedelta(0), outcome: str = "released"
+    ) -> None:
+        """Release a claimed task this worker will not run now."""
+        now = self.clock()
+        with session_scope(self.settings) as session:
+            task = session.scalars(
+                select(JourneyTask)
+                .where(
+                    JourneyTask.id == task_id,
+                    JourneyTask.status == "claimed",
+                    JourneyTask.claimed_by == self.worker_id,
+                )
+                .with_for_update()
+            ).one_or_none()
+            if task is not None:
+                release(task, due_at=now + delay, now=now, outcome=outcome, detail="")
+
+    def run(self, *, once: bool = False) -> LoopReport:
+        """Loop until stopped (or one round with `once`); the last round's report."""
+        while True:
+            report = self.run_once()
+            if once or self._stop.is_set():
+                return report
+            if not report.claimed:
+                self._stop.wait(self.poll_s)
+                if self._stop.is_set():
+                    return report
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop the loop after the task in hand."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.stop())
+
+
+def wait_until_idle(worker: Worker, *, timeout_s: float) -> LoopReport:
+    """Run rounds until one claims nothing (tests and the demo); the summed report."""
+    total = LoopReport()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        report = worker.run_once()
+        total.claimed += report.claimed
+        total.outcomes.update(report.outcomes)
+        total.removed += report.removed
+        total.exited += report.exited
+        total.converted += report.converted
+        total.errors += report.errors
+        if not report.claimed:
+            break
+    return total
