@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer
+from sqlalchemy import Integer, String
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -73,3 +73,53 @@ def _date_days_postgres(element: days_between_dates, compiler: Any, **kw: Any) -
 def dialect_insert(session: Session) -> Any:
     """The `insert` of the session's dialect, which has `on_conflict_do_nothing/update`."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class utc_day(FunctionElement[str]):  # noqa: N801 - reads as SQL
+    """The UTC calendar day of `timestamp + seconds`, as text `YYYY-MM-DD` (for keys)."""
+
+    type = String()
+    inherit_cache = False  # `seconds` is compiled into the text, not a bound parameter
+    name = "utc_day"
+
+    def __init__(self, timestamp: ColumnElement[Any], seconds: int = 0) -> None:
+        self.seconds = int(seconds)
+        super().__init__(timestamp)
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: Any, **kw: Any) -> str:
+    (timestamp,) = list(element.clauses)
+    return f"date({compiler.process(timestamp, **kw)}, '{element.seconds:+d} seconds')"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgres(element: utc_day, compiler: Any, **kw: Any) -> str:
+    (timestamp,) = list(element.clauses)
+    return (
+        f"to_char(({compiler.process(timestamp, **kw)}) AT TIME ZONE 'UTC' "
+        f"+ interval '{element.seconds:d} seconds', 'YYYY-MM-DD')"
+    )
+
+
+class date_text(FunctionElement[str]):  # noqa: N801 - reads as SQL
+    """A DATE column as text `YYYY-MM-DD`."""
+
+    type = String()
+    inherit_cache = True
+    name = "date_text"
+
+    def __init__(self, day: ColumnElement[Any]) -> None:
+        super().__init__(day)
+
+
+@compiles(date_text, "sqlite")
+def _date_text_sqlite(element: date_text, compiler: Any, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    return f"date({compiler.process(day, **kw)})"
+
+
+@compiles(date_text, "postgresql")
+def _date_text_postgres(element: date_text, compiler: Any, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    return f"to_char({compiler.process(day, **kw)}, 'YYYY-MM-DD')"

@@ -20,6 +20,7 @@ from api.cli import (
     demo,
     gate,
     ingest,
+    journey,
     knowledge,
     nba,
     policy,
@@ -88,6 +89,7 @@ nba.register(app)
 suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
+app.add_typer(journey.app, name="journey")
 demo.register(app)
 
 

@@ -43,6 +43,7 @@ from core.models.journeys import (
     JourneyState,
     JourneyTask,
     JourneyVersion,
+    TriggerCursor,
     TriggerFiring,
 )
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
@@ -129,6 +130,7 @@ __all__ = [
     "SegmentMember",
     "SegmentRun",
     "Suppression",
+    "TriggerCursor",
     "TriggerFiring",
     "UTCDateTime",
     "User",
