@@ -29,6 +29,7 @@ from sqlalchemy import (
     func,
     literal,
     null,
+    or_,
     select,
     type_coerce,
 )
@@ -49,6 +50,7 @@ from core.models import (
     SegmentDefinition,
     SegmentMember,
     SegmentRun,
+    TriggerFiring,
 )
 from core.models.base import UTCDateTime
 from core.sql import utc_day
@@ -257,35 +259,38 @@ def order_writes_since(session: Session, workspace_id: str, after_seq: int) -> O
 
 
 def post_purchase(
-    workspace_id: str, trigger: PostPurchaseTrigger, window: Window, max_age: timedelta
+    workspace_id: str,
+    journey_id: str,
+    trigger: PostPurchaseTrigger,
+    window: Window,
+    max_age: timedelta,
 ) -> Select:
-    """A paid or completed order placed within the lookback, or, when order writes since the
+    """A paid or completed order placed within the lookback; and when order writes since the
     journey's last scan touched older orders (an order marked paid days after it was placed),
-    from there on but never more than `max_age` ago; keyed by the order id."""
-    floor = window.now - window.lookback
+    those placed from there on, at most `max_age` ago, that this journey never judged; keyed
+    by the order id."""
+    key = _key(Order.customer_id, trigger.type, Order.id)
+    recent = Order.ordered_at >= window.now - window.lookback
+    placed = recent
     written = window.order_writes
-    if written is not None:
-        oldest = window.now - max_age
-        if written.any_time:
-            floor = min(floor, oldest)
-        elif written.earliest is not None and written.earliest < floor:
-            floor = max(written.earliest, oldest)
-    return (
-        select(
-            *_columns(
-                Order.customer_id,
-                _key(Order.customer_id, trigger.type, Order.id),
-                Order.ordered_at,
-                Order.id,
-                Order.total_cents,
-            )
+    if written is not None and (written.any_time or written.earliest is not None):
+        floor = window.now - max_age
+        if not written.any_time and written.earliest is not None:
+            floor = max(written.earliest, floor)
+        never_judged = ~exists().where(
+            TriggerFiring.workspace_id == workspace_id,
+            TriggerFiring.journey_id == journey_id,
+            TriggerFiring.trigger_key == key,
         )
+        placed = or_(recent, and_(Order.ordered_at >= floor, never_judged))
+    return (
+        select(*_columns(Order.customer_id, key, Order.ordered_at, Order.id, Order.total_cents))
         .join(Customer, Customer.id == Order.customer_id)
         .where(
             *_live(workspace_id),
             Order.workspace_id == workspace_id,
             Order.status.in_(COMPLETED_STATUSES),
-            Order.ordered_at >= floor,
+            placed,
             Order.ordered_at <= window.now,
         )
     )
@@ -431,7 +436,7 @@ def hits_query(
     if isinstance(trigger, VipMilestoneTrigger):
         return vip_milestone(workspace_id, trigger, window, snapshot_days(session, workspace_id))
     if isinstance(trigger, PostPurchaseTrigger):
-        return post_purchase(workspace_id, trigger, window, max_age)
+        return post_purchase(workspace_id, journey.id, trigger, window, max_age)
     if isinstance(trigger, SegmentEntryTrigger):
         segment_id = segment_id_of(session, workspace_id, trigger.segment)
         return (
