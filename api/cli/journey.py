@@ -48,7 +48,7 @@ def _print(workspace: str, report: ScanReport) -> None:
         parts = ", ".join(f"{n} {o}" for o, n in sorted(scan.outcomes.items())) or "no firing"
         note = f" ({scan.note})" if scan.note else ""
         console.print(
-            f"  {escape(scan.journey_id)} [{scan.state}] {scan.trigger_type}: "
+            f"  {escape(scan.journey_id)} {escape(f'[{scan.state}]')} {scan.trigger_type}: "
             f"{escape(parts)}{escape(note)}"
         )
     if report.cart_exits:

@@ -208,6 +208,10 @@ class TriggerWorld:
                 .values(last_seen_at=at, first_seen_at=at - days(400))
             )
 
+    def profile(self, customer_id: str, **values: Any) -> None:
+        with session_scope(self.settings) as session:
+            session.execute(update(Customer).where(Customer.id == customer_id).values(**values))
+
     def stage(self, customer_id: str, stage: str, since: date | None = None) -> None:
         with session_scope(self.settings) as session:
             row = session.get(LifecycleStage, (self.workspace_id, customer_id))
