@@ -100,26 +100,3 @@ def _utc_day_postgres(element: utc_day, compiler: Any, **kw: Any) -> str:
         f"to_char(({compiler.process(timestamp, **kw)}) AT TIME ZONE 'UTC' "
         f"+ interval '{element.seconds:d} seconds', 'YYYY-MM-DD')"
     )
-
-
-class date_text(FunctionElement[str]):  # noqa: N801 - reads as SQL
-    """A DATE column as text `YYYY-MM-DD`."""
-
-    type = String()
-    inherit_cache = True
-    name = "date_text"
-
-    def __init__(self, day: ColumnElement[Any]) -> None:
-        super().__init__(day)
-
-
-@compiles(date_text, "sqlite")
-def _date_text_sqlite(element: date_text, compiler: Any, **kw: Any) -> str:
-    (day,) = list(element.clauses)
-    return f"date({compiler.process(day, **kw)})"
-
-
-@compiles(date_text, "postgresql")
-def _date_text_postgres(element: date_text, compiler: Any, **kw: Any) -> str:
-    (day,) = list(element.clauses)
-    return f"to_char({compiler.process(day, **kw)}, 'YYYY-MM-DD')"
