@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from core.models import TriggerFiring
 from core.sql import dialect_insert
 
-CHUNK = 500
 DETAIL_MAX = 1000
 
 
@@ -28,30 +27,27 @@ class Firing:
 
 def record(session: Session, workspace_id: str, firings: Sequence[Firing], *, at: datetime) -> int:
     """Write the firings not logged yet with the same outcome; how many were new."""
-    insert = dialect_insert(session)
-    written = 0
-    for start in range(0, len(firings), CHUNK):
-        rows = [
-            {
-                "workspace_id": workspace_id,
-                "trigger_type": firing.trigger_type,
-                "journey_id": firing.journey_id,
-                "customer_id": firing.customer_id,
-                "trigger_key": firing.trigger_key,
-                "outcome": firing.outcome,
-                "detail": firing.detail[:DETAIL_MAX],
-                "subject": firing.subject,
-                "fired_at": at,
-            }
-            for firing in firings[start : start + CHUNK]
-        ]
-        statement = (
-            insert(TriggerFiring)
-            .values(rows)
-            .on_conflict_do_nothing(
-                index_elements=["workspace_id", "journey_id", "trigger_key", "outcome"]
-            )
-            .returning(TriggerFiring.id)
+    if not firings:
+        return 0
+    statement = (
+        dialect_insert(session)(TriggerFiring.__table__)
+        .on_conflict_do_nothing(
+            index_elements=["workspace_id", "journey_id", "trigger_key", "outcome"]
         )
-        written += len(session.execute(statement).all())
-    return written
+        .returning(TriggerFiring.id)
+    )
+    rows = [
+        {
+            "workspace_id": workspace_id,
+            "trigger_type": firing.trigger_type,
+            "journey_id": firing.journey_id,
+            "customer_id": firing.customer_id,
+            "trigger_key": firing.trigger_key,
+            "outcome": firing.outcome,
+            "detail": firing.detail[:DETAIL_MAX],
+            "subject": firing.subject,
+            "fired_at": at,
+        }
+        for firing in firings
+    ]
+    return len(session.execute(statement, rows).all())

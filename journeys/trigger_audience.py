@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, literal, or_, select, true
+from sqlalchemy import and_, case, exists, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Select
 
@@ -31,6 +31,8 @@ from journeys.trigger_rules import Facts
 from scoring.criteria_sql import segment_query
 
 WEEK = timedelta(days=7)
+#: The longest cooling-off period (`MCOPILOT_JOURNEY_COOLING_OFF_DAYS` allows up to 90).
+COOLING_MAX = timedelta(days=90)
 #: Endings after which the cooling-off period applies (a conversion is a fresh start).
 COOLING_ENDS = ("completed", "exited")
 
@@ -104,44 +106,47 @@ def facts_query(
             matching = segment_query(workspace_id, criteria, include_unsubscribed=True)
             columns.append(customer.in_(matching).label(name))
     columns.append(_reachable(workspace_id, customer, journey.channels()).label("reachable"))
-    columns.append(
-        select(func.count())
-        .where(
-            CustomerTouch.workspace_id == workspace_id,
-            CustomerTouch.customer_id == customer,
-            CustomerTouch.occurred_at > now - WEEK,
-        )
-        .scalar_subquery()
-        .label("touches_week")
+    touches = (
+        select(CustomerTouch.customer_id, func.count().label("count"))
+        .where(CustomerTouch.workspace_id == workspace_id, CustomerTouch.occurred_at > now - WEEK)
+        .group_by(CustomerTouch.customer_id)
+        .subquery("touches")
     )
+    columns.append(touches.c.count.label("touches_week"))
     other = aliased(JourneyEnrolment)
-    columns.append(
-        select(func.max(other.ended_at))
+    others = (
+        select(other.customer_id, func.max(other.ended_at).label("ended"))
         .where(
             other.workspace_id == workspace_id,
-            other.customer_id == customer,
             other.journey_id != journey.id,
             other.status.in_(COOLING_ENDS),
+            other.ended_at > now - COOLING_MAX,
         )
-        .scalar_subquery()
-        .label("other_ended_at")
+        .group_by(other.customer_id)
+        .subquery("others")
     )
+    columns.append(others.c.ended.label("other_ended_at"))
     here = aliased(JourneyEnrolment)
-    same = [
-        here.workspace_id == workspace_id,
-        here.customer_id == customer,
-        here.journey_id == journey.id,
-    ]
-    columns.append(exists().where(*same, here.status == "active").label("active_here"))
-    columns.append(
-        select(func.max(here.entered_at)).where(*same).scalar_subquery().label("entered")
+    mine = (
+        select(
+            here.customer_id,
+            func.max(case((here.status == "active", 1), else_=0)).label("active"),
+            func.max(here.entered_at).label("entered"),
+            func.max(here.ended_at).label("ended"),
+        )
+        .where(here.workspace_id == workspace_id, here.journey_id == journey.id)
+        .group_by(here.customer_id)
+        .subquery("mine")
     )
-    columns.append(select(func.max(here.ended_at)).where(*same).scalar_subquery().label("ended"))
+    columns.extend([mine.c.active.label("active_here"), mine.c.entered, mine.c.ended])
     done = aliased(JourneyEnrolment)
     return (
         select(*columns)
         .select_from(h)
         .outerjoin(stage, and_(stage.workspace_id == workspace_id, stage.customer_id == customer))
+        .outerjoin(touches, touches.c.customer_id == customer)
+        .outerjoin(others, others.c.customer_id == customer)
+        .outerjoin(mine, mine.c.customer_id == customer)
         .where(
             ~exists().where(
                 done.workspace_id == workspace_id,

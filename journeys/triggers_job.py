@@ -33,6 +33,7 @@ from core.ids import sha256_hex
 from core.models import JourneyEnrolment, JourneyState, TriggerCursor
 from core.order_log import current_seq
 from core.settings import Settings, get_settings
+from core.statistics import analyze_stale
 from guardrails.contact_store import policy_of
 from journeys.cart_exits import sweep_cart_exits
 from journeys.enrolment import EnrolResult, enrol
@@ -53,8 +54,21 @@ from journeys.trigger_rules import (
     gate,
     resolve_conflicts,
 )
+from scoring.criteria_sql import SEGMENT_TABLES
 
 RUNNING_STATES = ("active", "paused", "killed")
+#: What the scan reads besides the segment tables: their statistics must be fresh on PostgreSQL
+#: (with "one row" estimates after a bulk load, the churn query took 2 s instead of 50 ms).
+SCAN_TABLES = (
+    *SEGMENT_TABLES,
+    "orders",
+    "carts",
+    "events",
+    "suppressions",
+    "customer_touches",
+    "journey_enrolments",
+    "trigger_firings",
+)
 ORDERS_STREAM = "orders"
 CHUNK = 500
 
@@ -242,6 +256,7 @@ def _active_journeys(
 ) -> dict[str, list[Journey]]:
     """The journeys each customer is active in now (specs of the versions they entered)."""
     found: dict[str, list[Journey]] = {}
+    specs: dict[tuple[str, str], Journey] = {}
     for start in range(0, len(customers), CHUNK):
         rows = session.execute(
             select(
@@ -255,8 +270,9 @@ def _active_journeys(
             )
         )
         for customer_id, journey_id, version in rows:
-            journey = spec_of(session, workspace_id, journey_id, version)
-            found.setdefault(customer_id, []).append(journey)
+            if (journey_id, version) not in specs:
+                specs[(journey_id, version)] = spec_of(session, workspace_id, journey_id, version)
+            found.setdefault(customer_id, []).append(specs[(journey_id, version)])
     return found
 
 
@@ -275,6 +291,8 @@ def scan_triggers(
     """Scan every running journey of the workspace at `now` (see the module docstring)."""
     settings = settings or get_settings()
     lock_scan(session, workspace_id)
+    if session.get_bind().dialect.name == "postgresql":  # SQLite would analyze every scan
+        analyze_stale(session, SCAN_TABLES)
     report = ScanReport(workspace_id, now)
     report.paused_by_monitor = [
         rate.journey_id
