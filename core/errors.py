@@ -3,6 +3,7 @@
     McopilotError                 400  base: message, field, fix
     ├── InvalidInput              422  a value is wrong: names the field and what is allowed
     ├── ConfigurationError        422  an MCOPILOT_* setting is wrong
+    ├── Unauthorized              401  a signature, token or timestamp does not verify
     ├── PermissionDenied          403  the acting user's role does not allow it
     ├── NotFound                  404  a workspace, document or chunk does not exist
     ├── Conflict                  409  the thing exists already or the state forbids the change
@@ -58,6 +59,11 @@ class InvalidInput(McopilotError):
 class ConfigurationError(McopilotError):
     status_code = 422
     title = "Invalid configuration"
+
+
+class Unauthorized(McopilotError):
+    status_code = 401
+    title = "Unauthorized"
 
 
 class PermissionDenied(McopilotError):

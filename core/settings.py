@@ -25,6 +25,13 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=f"***@{host}").geturl()
 
 
+def _checked_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"must be an http(s)://host[:port] URL, got {redact_url(value)!r}")
+    return value
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("mcopilot", appauthor=False))
 
@@ -170,15 +177,67 @@ class Settings(BaseSettings):
         description="Sends a journey needs in the window before its unsubscribe rate is judged.",
     )
 
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where customers and providers reach this server: the base of unsubscribe "
+        "links (List-Unsubscribe) and of the feedback webhook.",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the HMAC that signs unsubscribe tokens (never logged). Unset in dev: "
+        "a random key is generated once in data_dir/unsubscribe-hmac.key.",
+    )
+    unsubscribe_mailto: str | None = Field(
+        default=None,
+        description="A mailbox that processes unsubscribe requests; when set, emails offer it "
+        "as a mailto: List-Unsubscribe next to the one-click https link.",
+    )
+    sms_webhook_url: str | None = Field(
+        default=None, description="The SMS provider's send endpoint; unset: SMS not set up."
+    )
+    push_webhook_url: str | None = Field(
+        default=None, description="The push provider's send endpoint; unset: push not set up."
+    )
+    in_app_webhook_url: str | None = Field(
+        default=None, description="The in-app message endpoint; unset: in-app not set up."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret of the HMAC-SHA256 signatures on provider webhooks, both the "
+        "sends out and the feedback in (never logged).",
+    )
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="Per attempt.")
+    webhook_max_attempts: int = Field(
+        default=4, ge=1, le=10, description="Attempts per send, the first included."
+    )
+    webhook_backoff_base_s: float = Field(
+        default=0.5, ge=0, description="Backoff before retry n: random in [0, base * 2^(n-1)]."
+    )
+    webhook_backoff_max_s: float = Field(
+        default=8.0, ge=0, description="The most one backoff waits (full jitter below it)."
+    )
+    webhook_tolerance_s: int = Field(
+        default=300,
+        ge=1,
+        description="Most seconds a feedback webhook's signed timestamp may differ from now.",
+    )
+
     @field_validator("chroma_url", "embedding_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        parts = urlsplit(value)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(f"must be an http(s)://host[:port] URL, got {redact_url(value)!r}")
-        return value.rstrip("/")
+        return _checked_http_url(value).rstrip("/")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return _checked_http_url(value).rstrip("/")
+
+    @field_validator("sms_webhook_url", "push_webhook_url", "in_app_webhook_url")
+    @classmethod
+    def _endpoint_url(cls, value: str | None) -> str | None:
+        return _checked_http_url(value) if value else None
 
     @model_validator(mode="after")
     def _openai_needs_url(self) -> Settings:
@@ -189,9 +248,9 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("audit_hmac_key")
+    @field_validator("audit_hmac_key", "webhook_secret", "unsubscribe_secret")
     @classmethod
-    def _audit_key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+    def _key_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < AUDIT_KEY_MIN_LENGTH:
             raise ValueError(
                 f"must be at least {AUDIT_KEY_MIN_LENGTH} characters (generate one with "
@@ -207,6 +266,34 @@ class Settings(BaseSettings):
                 "(a generated key file is for dev only); set it from your secret store"
             )
         return self
+
+    @model_validator(mode="after")
+    def _webhooks_need_a_secret(self) -> Settings:
+        urls = {
+            "MCOPILOT_SMS_WEBHOOK_URL": self.sms_webhook_url,
+            "MCOPILOT_PUSH_WEBHOOK_URL": self.push_webhook_url,
+            "MCOPILOT_IN_APP_WEBHOOK_URL": self.in_app_webhook_url,
+        }
+        named = [name for name, url in urls.items() if url]
+        if named and self.webhook_secret is None:
+            raise ValueError(
+                f"{named[0]} needs MCOPILOT_WEBHOOK_SECRET (the key both sides sign with)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _unsubscribe_secret_set_outside_dev(self) -> Settings:
+        if self.environment != "dev" and self.smtp_host and self.unsubscribe_secret is None:
+            raise ValueError(
+                f"MCOPILOT_ENVIRONMENT={self.environment} with email needs "
+                "MCOPILOT_UNSUBSCRIBE_SECRET (a generated key file is for dev only)"
+            )
+        return self
+
+    @property
+    def unsubscribe_key_file(self) -> Path:
+        """Where dev keeps its generated unsubscribe-token key when the secret is unset."""
+        return self.data_dir / "unsubscribe-hmac.key"
 
     @property
     def audit_key_file(self) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Integer, Numeric, String, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -100,3 +100,76 @@ def _utc_day_postgres(element: utc_day, compiler: Any, **kw: Any) -> str:
         f"to_char(({compiler.process(timestamp, **kw)}) AT TIME ZONE 'UTC' "
         f"+ interval '{element.seconds:d} seconds', 'YYYY-MM-DD')"
     )
+
+
+class _trait(FunctionElement[Any]):  # noqa: N801 - reads as SQL
+    """A value of a JSON object column by key, read only when it has one JSON type.
+
+    The key is a bound parameter; the SQL reads it with json_type/json_extract on SQLite and
+    json_typeof/->> on PostgreSQL, and gives NULL when the key is missing, is JSON null, or
+    holds another type (so a cast never fails on text that is not a number).
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any], key: str) -> None:
+        super().__init__(column, literal(key, String()))
+
+
+class trait_number(_trait):  # noqa: N801 - reads as SQL
+    type = Numeric(asdecimal=False)
+    name = "trait_number"
+    inherit_cache = True
+
+
+class trait_text(_trait):  # noqa: N801 - reads as SQL
+    type = String()
+    name = "trait_text"
+    inherit_cache = True
+
+
+class trait_bool(_trait):  # noqa: N801 - reads as SQL
+    type = Boolean()
+    name = "trait_bool"
+    inherit_cache = True
+
+
+class trait_present(_trait):  # noqa: N801 - reads as SQL
+    """1 when the key holds a non-null value, else NULL."""
+
+    type = Integer()
+    name = "trait_present"
+    inherit_cache = True
+
+
+_SQLITE_TRAIT = {
+    "trait_number": "CASE WHEN json_type({c}, {p}) IN ('integer', 'real') "
+    "THEN json_extract({c}, {p}) END",
+    "trait_text": "CASE WHEN json_type({c}, {p}) = 'text' THEN json_extract({c}, {p}) END",
+    "trait_bool": "CASE json_type({c}, {p}) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END",
+    "trait_present": "CASE WHEN json_type({c}, {p}) <> 'null' THEN 1 END",
+}
+_POSTGRES_TRAIT = {
+    "trait_number": "CASE WHEN json_typeof({c} -> {k}) = 'number' "
+    "THEN CAST({c} ->> {k} AS NUMERIC) END",
+    "trait_text": "CASE WHEN json_typeof({c} -> {k}) = 'string' THEN {c} ->> {k} END",
+    "trait_bool": "CASE WHEN json_typeof({c} -> {k}) = 'boolean' "
+    "THEN CAST({c} ->> {k} AS BOOLEAN) END",
+    "trait_present": "CASE WHEN json_typeof({c} -> {k}) <> 'null' THEN 1 END",
+}
+
+
+@compiles(_trait, "sqlite")
+def _trait_sqlite(element: _trait, compiler: Any, **kw: Any) -> str:
+    column, key = list(element.clauses)
+    c = compiler.process(column, **kw)
+    path = f"('$.' || {compiler.process(key, **kw)})"
+    return f"({_SQLITE_TRAIT[element.name].format(c=c, p=path)})"
+
+
+@compiles(_trait, "postgresql")
+def _trait_postgres(element: _trait, compiler: Any, **kw: Any) -> str:
+    column, key = list(element.clauses)
+    c = f"CAST({compiler.process(column, **kw)} AS JSON)"
+    k = f"CAST({compiler.process(key, **kw)} AS TEXT)"
+    return f"({_POSTGRES_TRAIT[element.name].format(c=c, k=k)})"

@@ -18,6 +18,9 @@ class Delivery:
     content: Mapping[str, Any]
     idempotency_key: str
     headers: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    """What the adapter fills the content's template with (customer fields: personal data,
+    never written to the audit log)."""
 
 
 @dataclass(frozen=True, slots=True)

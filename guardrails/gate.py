@@ -57,6 +57,9 @@ class ExecutionRequest:
     prompt_version: str | None = None
     model_tier: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    """The template's fill (customer fields): handed to the adapter untouched, never audited.
+    The approval stays bound to `content`, the template the reviewer saw."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,6 +288,7 @@ def execute(
         content=request.content,
         idempotency_key=request.idempotency_key,
         headers=request.headers,
+        variables=request.variables,
     )
     try:
         receipt = adapter.deliver(delivery)

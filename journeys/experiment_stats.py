@@ -20,7 +20,8 @@ significant difference", with seed 000's advice for that case: extend the test d
 increase the sample size, analyze sub-segments. The test uses the pooled standard error and
 the interval the unpooled one, so at the margin they can disagree; the verdict follows the
 test. Looking at a running test again and again inflates false winners: decide the sample size
-first and read the verdict once it is reached.
+first and read the verdict once it is reached. A holdout readout is the same call with the
+holdout group as control and the journey's recipients as the variant: the journey's lift.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class Comparison:
     mde: float | None
     needed_per_arm: int | None
     sized_for: float | None
+    sample_reached: bool
     more_days: int | None
     advice: str
 
@@ -200,6 +202,7 @@ def _compare(
         needed = _needed(control.rate, variant.rate, plan_alpha, power, min_effect)
         if needed is not None:
             sized_for = min_effect if min_effect is not None else abs(diff or 0.0)
+    reached = needed is not None and needed <= min(control.enrolled, variant.enrolled)
     more_days = _more_days(needed, (control, variant), arms, daily_enrolments)
     return Comparison(
         variant=variant.name,
@@ -217,6 +220,7 @@ def _compare(
         mde=mde,
         needed_per_arm=needed,
         sized_for=sized_for,
+        sample_reached=reached,
         more_days=more_days,
         advice=_advice(
             control,
@@ -225,6 +229,7 @@ def _compare(
             diff=diff,
             needed=needed,
             sized_for=sized_for,
+            reached=reached,
             target=min_effect is not None,
             days=_days_text(more_days, daily_enrolments),
         ),
@@ -311,6 +316,7 @@ def _advice(
     diff: float | None,
     needed: int | None,
     sized_for: float | None,
+    reached: bool,
     target: bool,
     days: str,
 ) -> str:
@@ -336,14 +342,17 @@ def _advice(
             "(min_effect) to size the test"
         )
     basis = "the target" if target else "as observed"
+    if reached:
+        return (
+            f"has the {needed:,} per arm needed to detect {_pp(sized_for)} ({basis}) and found "
+            "no such lift"
+        )
     return f"detecting {_pp(sized_for)} ({basis}) needs {needed:,} per arm{days}"
 
 
 def _days_text(days: int | None, daily_enrolments: float | None) -> str:
-    if days is None or daily_enrolments is None:
+    if not days or daily_enrolments is None:
         return ""
-    if days == 0:
-        return "; reached, so the next readout can decide"
     rate = f"{daily_enrolments:,.0f} enrolments a day"
     if days > 365:
         return f", more than a year ({days:,} days) at {rate}"
@@ -371,7 +380,16 @@ def _summarise(comparisons: Sequence[Comparison]) -> tuple[str, str | None, tupl
         return TOO_FEW, None, (*(f"{c.variant}: {c.advice}." for c in short), *stop)
     if not (open_ := by_verdict.get(NO_DIFFERENCE)):
         return KEEP_CONTROL, None, ("Keep control: every variant converts worse.", *stop)
-    lead = max(open_, key=lambda c: (c.diff or 0.0, c.variant))
+    if all(c.sample_reached for c in open_):
+        advice = (
+            "No significant difference at the planned sample size.",
+            *(f"{c.variant}: {c.advice}." for c in open_),
+            "Keep control, or test a bolder change.",
+            "Analyze sub-segments (lifecycle stage, channel, RFM): treat what one shows as the "
+            "hypothesis of the next test, not as a winner.",
+        )
+        return NO_DIFFERENCE, None, (*advice, *stop)
+    lead = max((c for c in open_ if not c.sample_reached), key=lambda c: (c.diff or 0.0, c.variant))
     extend = (
         f"Extend the test duration: for {lead.variant}, {lead.advice}."
         if lead.needed_per_arm is not None

@@ -35,7 +35,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import InvalidInput
-from scoring.segment_fields import FIELDS, Field, FieldType
+from scoring.segment_fields import (
+    FIELDS,
+    OPERATORS,
+    TRAIT_NAME,
+    Field,
+    FieldType,
+    is_trait,
+    trait_field,
+    trait_kind,
+)
 
 COMBINATORS = ("all", "any", "not")
 MAX_DEPTH = 12
@@ -128,15 +137,39 @@ class _Parser:
             return AllOf(path, items) if key == "all" else AnyOf(path, items)
         if key == "not":
             return Not(path, self.criteria(value, path, depth + 1))
+        if isinstance(key, str) and is_trait(key):
+            return self.trait(key, value, path)
         spec = FIELDS.get(key)
         if spec is None:
             names = [*COMBINATORS, *FIELDS]
             guess = _suggest(str(key), names)
             hint = f"did you mean {guess}? " if guess else ""
             raise InvalidInput(
-                "unknown field", field=path, fix=f"{hint}(allowed: {', '.join(names)})"
+                "unknown field",
+                field=path,
+                fix=f"{hint}(allowed: {', '.join(names)}, traits.<name>)",
             )
         return self.field(spec, value, path)
+
+    def trait(self, key: str, value: Any, path: str) -> Criterion:
+        """`traits.<name>`: typed by what it is compared with (numbers, text, true/false)."""
+        name = key.split(".", 1)[1]
+        if not TRAIT_NAME.match(name):
+            raise InvalidInput(
+                f"bad trait name {name!r}",
+                field=path,
+                fix="name a top-level trait: a letter or _ then letters, digits or _ "
+                "(at most 64), e.g. traits.csat",
+            )
+        implicit = "in" if isinstance(value, list) else "eq"
+        ops = value if isinstance(value, dict) else {implicit: value}
+        if not ops:
+            raise InvalidInput("no operator", field=path, fix="use eq, ne, gt, in, exists, ...")
+        items = []
+        for op, operand in ops.items():
+            at = f"{path}.{op}" if isinstance(value, dict) else path
+            items.append(self.condition(_trait_spec(key, op, operand, at), op, operand, at))
+        return items[0] if len(items) == 1 else AllOf(path, tuple(items))
 
     def field(self, spec: Field, value: Any, path: str) -> Criterion:
         if isinstance(value, dict):
@@ -194,6 +227,34 @@ class _Parser:
         if test in ("in", "not_in"):
             return Condition(path, spec.name, op, value, test, _flat(operands))
         return Condition(path, spec.name, op, value, test, operands[0][0])
+
+
+def _trait_spec(key: str, op: Any, operand: Any, path: str) -> Field:
+    """The trait's field for one operator: its type from the operand, which must be numbers,
+    strings or true/false, not a mix."""
+    if op == "exists":
+        return trait_field(key, None)
+    values = operand if isinstance(operand, list) else [operand]
+    scalars = [v for v in values if isinstance(v, bool | int | float | str)]
+    kinds = {trait_kind(op, v) for v in scalars}
+    if len(scalars) + values.count(None) != len(values) or len(kinds) > 1:
+        raise InvalidInput(
+            f"compare a trait with numbers, strings or true/false (one kind), got {shown(operand)}",
+            field=path,
+            fix='e.g. {"traits.csat": {"gte": 8}} or {"traits.plan": ["pro", "team"]}',
+        )
+    kind = kinds.pop() if kinds else FieldType.TEXT
+    assert kind is not None
+    spec = trait_field(key, kind)
+    if op not in OPERATORS[kind]:
+        guess = _suggest(str(op), list(OPERATORS[kind]))
+        hint = f"did you mean {guess}? " if guess else ""
+        raise InvalidInput(
+            f"unknown operator for {key} compared as {kind}",
+            field=path,
+            fix=f"{hint}(allowed: {', '.join(OPERATORS[kind])})",
+        )
+    return spec
 
 
 def _flat(operands: list[tuple[Any, ...]]) -> tuple[Any, ...]:

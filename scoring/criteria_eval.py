@@ -14,7 +14,7 @@ from typing import Any
 
 from core.models import CHANNELS
 from scoring.criteria import AllOf, AnyOf, Condition, Criterion, Not, describe
-from scoring.segment_fields import FIELDS, FieldType
+from scoring.segment_fields import FIELDS, FieldType, is_trait, spec_for, trait_kind, trait_typed
 
 LAST_ORDER_MISSING = "categories.lastOrderMissing"
 
@@ -44,9 +44,11 @@ class Check:
 
 def holds(condition: Condition, values: Mapping[str, Any]) -> bool:
     """Whether the condition holds for the values (a missing value never satisfies it)."""
-    spec = FIELDS[condition.field]
-    value = values.get(condition.field)
     test, operand = condition.test, condition.operand
+    spec = spec_for(condition.field, test, operand)
+    value = values.get(condition.field)
+    if is_trait(condition.field):
+        value = trait_typed(value, trait_kind(test, operand))
     if spec.type is FieldType.CATEGORIES:
         bought: frozenset[str] | None = value
         if condition.field == LAST_ORDER_MISSING:
@@ -92,8 +94,8 @@ def matches(criterion: Criterion, values: Mapping[str, Any]) -> bool:
 
 def shown_value(field: str, value: Any) -> Any:
     """A field value as a person reads it: money in currency units, sets as sorted lists."""
-    if value is None:
-        return None
+    if value is None or is_trait(field):
+        return value
     kind = FIELDS[field].type
     if kind is FieldType.MONEY:
         return round(value / 100, 2)

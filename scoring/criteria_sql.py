@@ -29,8 +29,10 @@ from scoring.segment_fields import (
     CONSENT_TABLES,
     FIELDS,
     HAS_ORDER,
+    TRAIT_PREFIX,
     FieldType,
     Source,
+    spec_for,
 )
 
 #: What a segment query and a refresh read: their statistics must be fresh on PostgreSQL.
@@ -116,8 +118,8 @@ def _categories_exist(categories: tuple[str, ...] | None, last_order: bool) -> C
 
 def condition_sql(condition: Condition) -> ColumnElement[bool]:
     """One condition as a two-valued SQL boolean (never NULL, so NOT is plain negation)."""
-    spec = FIELDS[condition.field]
     test, operand = condition.test, condition.operand
+    spec = spec_for(condition.field, test, operand)
     if spec.type is FieldType.CATEGORIES:
         if condition.field == LAST_ORDER_MISSING:
             return and_(HAS_ORDER, not_(_categories_exist(operand, last_order=True)))
@@ -207,7 +209,7 @@ def segment_query(
     meet the criteria and are not excluded for consent."""
     criterion = as_criterion(criteria)
     check_channel(channel)
-    sources = {FIELDS[name].source for name in fields_used(criterion)}
+    sources = {spec_for(name).source for name in fields_used(criterion)}
     return (
         select(Customer.id.label("customer_id"))
         .select_from(customer_sources(sources))
@@ -220,13 +222,22 @@ def segment_query(
     )
 
 
+def trait_values(traits: Any) -> dict[str, Any]:
+    """A profile's traits as field values `traits.<name>` (raw JSON values)."""
+    if not isinstance(traits, Mapping):
+        return {}
+    return {f"{TRAIT_PREFIX}{name}": value for name, value in traits.items()}
+
+
 def load_field_values(
     session: Session, workspace_id: str, customer_id: str
 ) -> dict[str, Any] | None:
     """Every field's value for one customer, in one query; None if no such customer.
 
     Scalars come from the same SQL expressions the segment query tests; the category sets are
-    gathered from the customer's customer_categories rows, joined in the same query.
+    gathered from the customer's customer_categories rows, joined in the same query; each
+    profile trait is there as `traits.<name>` with its raw JSON value (a condition reads it as
+    the type it compares with, see `segment_fields.trait_typed`).
     """
     scalars = [spec for spec in FIELDS.values() if spec.column is not None]
     bought = aliased(CustomerCategory)
@@ -236,6 +247,7 @@ def load_field_values(
             HAS_ORDER.label("has_order"),
             bought.category,
             bought.in_last_order,
+            Customer.traits,
             *(spec.column.label(f"f{i}") for i, spec in enumerate(scalars)),  # type: ignore[union-attr]
         )
         .select_from(
@@ -252,7 +264,8 @@ def load_field_values(
     if not rows:
         return None
     first = rows[0]
-    values: dict[str, Any] = {spec.name: first[4 + i] for i, spec in enumerate(scalars)}
+    values: dict[str, Any] = {spec.name: first[5 + i] for i, spec in enumerate(scalars)}
+    values.update(trait_values(first[4]))
     categories = [(row[2], row[3]) for row in rows if row[2] is not None]
     values["categories.purchased"] = frozenset(name for name, _ in categories)
     values[LAST_ORDER_MISSING] = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,7 +21,7 @@ from core.models import (
     PropensityScore,
     RfmSnapshot,
 )
-from core.sql import days_between_dates
+from core.sql import days_between_dates, trait_bool, trait_number, trait_present, trait_text
 
 LIFECYCLE_STAGES = (
     "awareness",
@@ -433,6 +434,79 @@ _FIELDS: list[Field] = [
 FIELDS: dict[str, Field] = {f.name: f for f in _FIELDS}
 #: Whether the customer has a last order (categories.lastOrderMissing needs one).
 HAS_ORDER = and_(_f.customer_id.is_not(None), _f.last_order_at.is_not(None))
+
+
+#: `traits.<name>`: a value of the customer's profile traits (identify calls), by name.
+TRAIT_PREFIX = "traits."
+TRAIT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_TRAIT_COLUMNS = {
+    FieldType.NUMBER: trait_number,
+    FieldType.TEXT: trait_text,
+    FieldType.BOOL: trait_bool,
+}
+
+
+def is_trait(name: str) -> bool:
+    return name.startswith(TRAIT_PREFIX)
+
+
+def trait_kind(test: str, operand: Any) -> FieldType | None:
+    """The type a trait condition compares as, from its operand: number, bool or text (None
+    for `exists`, which only asks whether the trait has a non-null value)."""
+    if test == "exists":
+        return None
+    sample = operand[0] if isinstance(operand, tuple) else operand
+    if isinstance(sample, bool):
+        return FieldType.BOOL
+    if isinstance(sample, int | float):
+        return FieldType.NUMBER
+    return FieldType.TEXT
+
+
+def trait_field(name: str, kind: FieldType | None) -> Field:
+    """The field `traits.<key>` compared as `kind`: its SQL reads the JSON value only when it
+    has that JSON type (a number, a string, true/false) and is NULL otherwise, so a trait
+    holding text never matches a numeric comparison (and never fails a cast)."""
+    key = name[len(TRAIT_PREFIX) :]
+    if kind is None:
+        return Field(
+            name,
+            FieldType.TEXT,
+            Source.CUSTOMER,
+            trait_present(Customer.traits, key),
+            "trait",
+            f"Whether the profile trait {key!r} has a non-null value.",
+            operators=("exists",),
+        )
+    return Field(
+        name,
+        kind,
+        Source.CUSTOMER,
+        _TRAIT_COLUMNS[kind](Customer.traits, key),
+        "trait",
+        f"The profile trait {key!r} as a {kind} (missing when it holds another JSON type).",
+    )
+
+
+def spec_for(name: str, test: str = "exists", operand: Any = None) -> Field:
+    """The field a condition tests: a registered one, or a trait typed by its operand."""
+    if is_trait(name):
+        return trait_field(name, trait_kind(test, operand))
+    return FIELDS[name]
+
+
+def trait_typed(value: Any, kind: FieldType | None) -> Any:
+    """A raw JSON trait value as the SQL expression of `trait_field(name, kind)` reads it."""
+    if value is None:
+        return None
+    if kind is None:
+        return True
+    if kind is FieldType.BOOL:
+        return value if isinstance(value, bool) else None
+    if kind is FieldType.NUMBER:
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        return value if is_number else None
+    return value if isinstance(value, str) else None
 
 
 def get_field(name: str) -> Field | None:

@@ -34,7 +34,7 @@ from core.statistics import analyze_stale
 from scoring.criteria import Criterion, conditions, fields_used, parse_criteria
 from scoring.criteria_eval import Check, evaluate, matches, unsubscribed
 from scoring.criteria_sql import SEGMENT_TABLES, check_channel, load_field_values, segment_query
-from scoring.segment_fields import FIELDS, FieldType, Source
+from scoring.segment_fields import FieldType, Source, spec_for
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 500
@@ -363,7 +363,7 @@ def criteria_warnings(
             f"run `mcopilot score run -w {slug}`"
         )
     used = fields_used(criterion)
-    if any(FIELDS[name].source is Source.RFM for name in used):
+    if any(spec_for(name).source is Source.RFM for name in used):
         has_rfm = session.scalar(
             select(
                 exists().where(RfmSnapshot.workspace_id == workspace_id, RfmSnapshot.as_of == as_of)
@@ -377,7 +377,7 @@ def criteria_warnings(
     named = {
         value
         for c in conditions(criterion)
-        if FIELDS[c.field].type is FieldType.CATEGORIES and c.test != "exists"
+        if spec_for(c.field, c.test, c.operand).type is FieldType.CATEGORIES and c.test != "exists"
         for value in c.operand
     }
     if named:

@@ -1,81 +1,157 @@
-"""`mcopilot journey scan`: run the trigger scan of a workspace now (the worker runs it on its
-own); other `journey` commands join this group."""
+"""`mcopilot journey validate|show|simulate FILE`: check a journey file, render it as seed 000's
+blueprint or a Mermaid chart, and run it over a workspace's customers with no sends.
+
+The `journey` command group is a typer sub-app; the runtime's commands (save, activate, pause,
+resume, kill-switch, scan) join it as further commands.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape
 
-from api.cli.ingest import WorkspaceOption
 from api.cli.output import console, print_json_line
-from core import members, workspaces
+from core import workspaces
+from core.config_files import read_yaml_file
 from core.db import session_scope
 from core.errors import InvalidInput
 from core.settings import get_settings
 
 if TYPE_CHECKING:
-    from journeys.triggers_job import ScanReport
+    from journeys.spec import Journey
 
-app = typer.Typer(help="Journeys: triggers, enrolment and their runs.", no_args_is_help=True)
-AsOption = Annotated[str, typer.Option("--as", help="The workspace member acting.")]
+app = typer.Typer(help="Validate, render and simulate customer journeys.", no_args_is_help=True)
+
+EXIT_PROBLEMS = 1
+FileArgument = Annotated[
+    Path, typer.Argument(help="A journey as YAML or JSON.", show_default=False)
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+OptionalWorkspace = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace", "-w", help="Check against this workspace's journeys, segments and caps."
+    ),
+]
 
 
-def _when(text: str | None) -> datetime:
-    from core.clock import utcnow
-
-    if text is None:
-        return utcnow()
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"not an ISO time: {text!r}", field="--at", fix="use e.g. 2026-11-20T09:00:00Z"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+def read_journey_file(path: Path) -> Any:
+    """The file's data; InvalidInput (exit 2) when it cannot be read or parsed, or is empty."""
+    if not path.is_file():
+        raise InvalidInput(f"no file {str(path)!r}", field="FILE", fix="give a journey YAML file")
+    data = read_yaml_file(path)
+    if data is None:
+        raise InvalidInput(f"{path} is empty", field="FILE", fix="give a journey YAML file")
+    return data
 
 
-def _print(workspace: str, report: ScanReport) -> None:
-    outcomes = ", ".join(f"{n} {o}" for o, n in sorted(report.outcomes.items())) or "nothing"
-    console.print(
-        f"{escape(workspace)}: {len(report.journeys)} journeys scanned at "
-        f"{report.at.isoformat()}: {escape(outcomes)}; {report.logged} new log rows"
-    )
-    for scan in report.journeys:
-        parts = ", ".join(f"{n} {o}" for o, n in sorted(scan.outcomes.items())) or "no firing"
-        note = f" ({scan.note})" if scan.note else ""
-        console.print(
-            f"  {escape(scan.journey_id)} {escape(f'[{scan.state}]')} {scan.trigger_type}: "
-            f"{escape(parts)}{escape(note)}"
+def load_journey(path: Path) -> Journey:
+    from journeys.spec import parse_journey
+
+    return parse_journey(read_journey_file(path))
+
+
+@app.command("validate")
+def validate_command(
+    file: FileArgument, workspace: OptionalWorkspace = None, as_json: JsonOption = False
+) -> None:
+    """Every problem of the journey, one per line with its path and fix (exit 1 on errors)."""
+    from journeys.validate import validate_data
+    from journeys.validate_context import load_context
+
+    data = read_journey_file(file)
+    context = None
+    if workspace is not None:
+        with session_scope(get_settings()) as session:
+            ws = workspaces.get_or_raise(session, workspace)
+            context = load_context(session, ws.id, ws.slug)
+    journey, problems = validate_data(data, context)
+    errors = sum(1 for p in problems if p.is_error)
+    warnings = len(problems) - errors
+    if as_json:
+        print_json_line(
+            {
+                "file": str(file),
+                "journey": journey.id if journey else None,
+                "valid": errors == 0,
+                "errors": errors,
+                "warnings": warnings,
+                "problems": [p.as_dict() for p in problems],
+            }
         )
-    if report.cart_exits:
-        console.print(f"  {report.cart_exits} cart journeys ended (ordered or cleared)")
-    for journey_id in report.paused_by_monitor:
-        console.print(f"  PAUSED {escape(journey_id)}: unsubscribe rate above the threshold")
+    else:
+        for problem in problems:
+            console.print(problem.line(), markup=False)
+        name = journey.id if journey else str(file)
+        verdict = "invalid" if errors else "valid"
+        console.print(f"{name}: {verdict} ({errors} errors, {warnings} warnings)", markup=False)
+    if errors:
+        raise typer.Exit(EXIT_PROBLEMS)
 
 
-@app.command("scan")
-def scan(
-    workspace: WorkspaceOption,
-    actor: AsOption,
-    at: Annotated[
-        str | None, typer.Option("--at", help="Scan as of this ISO time (default: now).")
-    ] = None,
+@app.command("show")
+def show_command(
+    file: FileArgument,
+    as_mermaid: Annotated[
+        bool, typer.Option("--mermaid", help="A Mermaid flowchart instead of the blueprint.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Detect every running journey's trigger, enrol who may enter, log every firing."""
-    from journeys.triggers_job import scan_triggers
+    """The journey as seed 000's text blueprint (or a Mermaid chart)."""
+    from journeys.render import blueprint, mermaid
 
-    settings = get_settings()
-    now = _when(at)
-    with session_scope(settings) as session:
-        ws = workspaces.get_or_raise(session, workspace)
-        members.acting_as(session, ws, actor, needed="marketer", to="run a trigger scan")
-        report = scan_triggers(session, ws.id, now, settings=settings)
+    journey = load_journey(file)
+    text = mermaid(journey) if as_mermaid else blueprint(journey)
     if as_json:
-        print_json_line(report.to_json())
-        return
-    _print(workspace, report)
+        print_json_line(
+            {
+                "journey": journey.model_dump(mode="json"),
+                "format": "mermaid" if as_mermaid else "blueprint",
+                "text": text,
+            }
+        )
+    else:
+        console.print(text, markup=False, end="")
+
+
+def parse_day(text: str, field: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise InvalidInput(f"must be YYYY-MM-DD, got {text!r}", field=field) from None
+
+
+@app.command("simulate")
+def simulate_command(
+    file: FileArgument,
+    workspace: Annotated[str, typer.Option("--workspace", "-w", help="Workspace to simulate in.")],
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="First simulated day, YYYY-MM-DD (default: the day after scoring)."
+        ),
+    ] = None,
+    days: Annotated[int, typer.Option("--days", help="How many days to simulate.")] = 30,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the journey over the workspace's customers in simulated time, with no sends."""
+    from journeys.simulate_load import check_days, simulate_workspace
+    from journeys.simulate_report import report_json, report_text
+    from scoring.segments import require_features
+
+    check_days(days)
+    start = parse_day(as_of, "--as-of") if as_of is not None else None
+    journey = load_journey(file)
+    with session_scope(get_settings()) as session:
+        ws = workspaces.get_or_raise(session, workspace)
+        if start is None:
+            scored = require_features(session, ws.id)
+            start = (scored + timedelta(days=1)) if scored else date.today()
+        report = simulate_workspace(session, ws.id, journey, start, days)
+    if as_json:
+        print_json_line(report_json(report))
+    else:
+        console.print(report_text(report), markup=False, end="")

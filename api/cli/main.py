@@ -18,15 +18,18 @@ from api.cli import (
     contact,
     data,
     demo,
+    experiment,
     gate,
     ingest,
     journey,
+    journey_scan,
     knowledge,
     nba,
     policy,
     score,
     search,
     segment,
+    serve,
     suppress,
     workspace,
 )
@@ -89,8 +92,11 @@ nba.register(app)
 suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
+app.add_typer(experiment.app, name="experiment")
+journey_scan.register(journey.app)
 app.add_typer(journey.app, name="journey")
 demo.register(app)
+serve.register(app)
 
 
 def run() -> None:

@@ -33,6 +33,7 @@ from core.models.contact import (
 )
 from core.models.customers import CHANNELS, ChannelConsent, Customer, CustomerIdentity
 from core.models.events import EMAIL_EVENT_TYPES, DomainEvent, EmailEvent, Event
+from core.models.feedback import BOUNCE_TYPES, FEEDBACK_TYPES, MessageEvent
 from core.models.gate import Execution, GateControl, OutboxMessage
 from core.models.journeys import (
     ENROLMENT_STATES,
@@ -67,11 +68,13 @@ __all__ = [
     "ALL_CHANNELS",
     "APPROVAL_KINDS",
     "APPROVAL_STATES",
+    "BOUNCE_TYPES",
     "CHANNELS",
     "COMPLETED_STATUSES",
     "DECISIONS",
     "EMAIL_EVENT_TYPES",
     "ENROLMENT_STATES",
+    "FEEDBACK_TYPES",
     "JOURNEY_STATES",
     "ORDER_STATUSES",
     "ROLES",
@@ -113,6 +116,7 @@ __all__ = [
     "LifecycleRun",
     "LifecycleStage",
     "LifecycleTransition",
+    "MessageEvent",
     "Order",
     "OrderItem",
     "OrderWatermark",

@@ -21,6 +21,8 @@ class Execution(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "idempotency_key", name="uq_executions_key"),
         Index("ix_executions_customer", "workspace_id", "customer_id", "executed_at"),
+        # provider feedback names the message only by the id the provider gave it
+        Index("ix_executions_provider_message", "provider_message_id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

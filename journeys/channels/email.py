@@ -1,4 +1,5 @@
-"""The email channel: one approved message to one customer over SMTP (STARTTLS, login)."""
+"""The email channel: one approved message to one customer over SMTP (STARTTLS, login), its
+template filled with the customer's fields, with one-click unsubscribe headers (RFC 8058)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,30 @@ from email.utils import make_msgid
 from core.ids import sha256_hex
 from core.settings import Settings
 from guardrails.delivery import Delivery, DeliveryFailed, Receipt
+from journeys.templates import render_content
+from journeys.unsubscribe import unsubscribe_url
 
 REQUIRED_FIELDS = ("subject", "body")
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
-def build_message(delivery: Delivery, sender: str) -> EmailMessage:
-    """The MIME message: subject, a text body and, when given, an HTML alternative. The
-    Message-ID derives from the idempotency key, so a provider can drop a repeat."""
-    content = delivery.content
+def list_unsubscribe(url: str, mailto: str | None) -> str:
+    """The List-Unsubscribe header: the https link first, then the mailbox when there is one."""
+    links = [f"<{url}>"]
+    if mailto:
+        links.append(f"<mailto:{mailto}?subject=unsubscribe>")
+    return ", ".join(links)
+
+
+def build_message(
+    delivery: Delivery, sender: str, *, unsubscribe: str, mailto: str | None = None
+) -> EmailMessage:
+    """The MIME message: subject, a text body and, when given, an HTML alternative, each
+    rendered with the delivery's variables and `unsubscribe_url`. The Message-ID derives from
+    the idempotency key, so a provider can drop a repeat."""
+    content = render_content(
+        delivery.content, {**delivery.variables, "unsubscribe_url": unsubscribe}
+    )
     missing = [name for name in REQUIRED_FIELDS if not str(content.get(name) or "").strip()]
     if missing:
         raise DeliveryFailed(f"email content lacks {', '.join(missing)}", retryable=False)
@@ -32,6 +49,8 @@ def build_message(delivery: Delivery, sender: str) -> EmailMessage:
     )
     for name, value in delivery.headers.items():
         message[name] = value
+    message["List-Unsubscribe"] = list_unsubscribe(unsubscribe, mailto)
+    message["List-Unsubscribe-Post"] = ONE_CLICK
     message.set_content(str(content["body"]))
     if content.get("html"):
         message.add_alternative(str(content["html"]), subtype="html")
@@ -50,7 +69,10 @@ class SmtpEmailAdapter:
 
     def deliver(self, delivery: Delivery) -> Receipt:
         s = self._settings
-        message = build_message(delivery, s.smtp_from)
+        link = unsubscribe_url(s, delivery.workspace_id, delivery.customer_id, self.channel)
+        message = build_message(
+            delivery, s.smtp_from, unsubscribe=link, mailto=s.unsubscribe_mailto
+        )
         try:
             with smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=s.smtp_timeout_s) as smtp:
                 smtp.ehlo()

@@ -113,6 +113,7 @@ class Builder:
         upgrade: float | None = None,
         consents: dict[str, str] | None = None,
         categories: dict[str, bool] | None = None,
+        traits: dict[str, Any] | None = None,
     ) -> str:
         """A new customer; returns its id. `categories`: name -> in the last order."""
         self.count += 1
@@ -126,7 +127,7 @@ class Builder:
                 locale=locale,
                 timezone=timezone,
                 merged_into=merged_into,
-                traits={},
+                traits=traits or {},
                 preferred_channels=[],
             )
         )

@@ -1,7 +1,7 @@
 """journey worker: channel failures per task, consumer cursors
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0013, 0014
 Create Date: 2026-11-26
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = ("0013", "0014")  # merges the channels branch head; the lead re-chains
 branch_labels = None
 depends_on = None
 

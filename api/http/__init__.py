@@ -1,0 +1,1 @@
+"""The HTTP API: a FastAPI app factory and its routes (provider webhooks, unsubscribe links)."""

@@ -1,0 +1,1 @@
+"""Route modules, one per area; each handler parses, calls one service, and answers."""
