@@ -20,6 +20,7 @@ One scan, in the caller's transaction (never committed here), in this order:
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from core.db import session_scope
 from core.ids import sha256_hex
 from core.models import JourneyEnrolment, JourneyState, TriggerCursor
 from core.order_log import current_seq
@@ -56,6 +58,7 @@ from journeys.trigger_rules import (
 )
 from scoring.criteria_sql import SEGMENT_TABLES
 
+logger = logging.getLogger("mcopilot.journeys.triggers")
 RUNNING_STATES = ("active", "paused", "killed")
 #: What the scan reads besides the segment tables: their statistics must be fresh on PostgreSQL
 #: (with "one row" estimates after a bulk load, the churn query took 2 s instead of 50 ms).
@@ -362,4 +365,20 @@ def scan_triggers(
     for journey_id, rows in firings.items():
         scans[journey_id].logged = record(session, workspace_id, rows, at=now)
     session.flush()
+    return report
+
+
+def scan_job(settings: Settings, workspace_id: str, now: datetime) -> ScanReport:
+    """The worker's periodic job (`journeys.worker.Worker(jobs=[scan_job])`): one scan of the
+    workspace in its own transaction, its counts logged (no customer data)."""
+    with session_scope(settings) as session:
+        report = scan_triggers(session, workspace_id, now, settings=settings)
+    if report.logged or report.cart_exits or report.paused_by_monitor:
+        logger.info(
+            "trigger scan %s: %s; %d cart exits; paused %s",
+            workspace_id,
+            dict(sorted(report.outcomes.items())),
+            report.cart_exits,
+            report.paused_by_monitor,
+        )
     return report

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.db import session_scope
 from core.models import JourneyTask
+from journeys.triggers_job import scan_job
 from tests.journeys.runtime_fixtures import db_settings
 from tests.journeys.trigger_fixtures import T0, days, hours, make_trigger_world
 
@@ -215,3 +216,11 @@ def test_inactivity_fires_without_events_or_orders_for_n_days(db_settings):
     assert world.enrolments("JRN-IDLE")[0].trigger_key == (
         f"{c[0]}:inactivity:" + (T0 - days(10)).date().isoformat()
     )
+
+
+def test_the_worker_job_scans_in_its_own_transaction(db_settings):
+    world = make_trigger_world(db_settings, customers=1)
+    world.journey("JRN-EV", {"type": "event", "event": "Viewed"})
+    world.event(world.customers[0], "Viewed", T0 - hours(1))
+    report = scan_job(world.settings, world.workspace_id, T0)
+    assert report.enrolled == 1 and world.enrolled("JRN-EV") == [world.customers[0]]
