@@ -288,6 +288,63 @@ def _enrolled(result: EnrolResult) -> Verdict:
     return Verdict(PAUSED, result.detail)
 
 
+def _settle(session: Session, workspace_id: str, judged: list[_Judged], now: datetime) -> None:
+    """Resolve conflicts among the candidates and enrol the winners (every verdict set)."""
+    candidates = {item.key: item for item in judged if item.verdict is None}
+    customers = sorted({item.hit.facts.customer_id for item in candidates.values()})
+    winners, lost = resolve_conflicts(
+        (
+            Candidate(item.journey, item.hit.facts.customer_id, key[1], item.hit.facts.stage)
+            for key, item in candidates.items()
+        ),
+        _active_journeys(session, workspace_id, customers),
+    )
+    for key, verdict in lost.items():
+        candidates[key].verdict = verdict
+    for winner in winners:
+        item = candidates[(winner.journey.id, winner.trigger_key)]
+        item.verdict = _enrolled(
+            enrol(
+                session,
+                workspace_id=workspace_id,
+                journey_id=winner.journey.id,
+                customer_id=winner.customer_id,
+                trigger_type=winner.journey.trigger.type,
+                trigger_key=winner.trigger_key,
+                at=now,
+            )
+        )
+
+
+def _log(
+    session: Session,
+    workspace_id: str,
+    judged: list[_Judged],
+    scans: dict[str, JourneyScan],
+    now: datetime,
+) -> None:
+    """Count every firing's outcome and log the ones not logged with it yet."""
+    firings: dict[str, list[Firing]] = {}
+    for item in judged:
+        assert item.verdict is not None
+        hit, trigger_type = item.hit, item.journey.trigger.type
+        what = describe_firing(trigger_type, hit.at, hit.subject, hit.value)
+        scans[item.journey.id].outcomes[item.verdict.outcome] += 1
+        firings.setdefault(item.journey.id, []).append(
+            Firing(
+                journey_id=item.journey.id,
+                trigger_type=trigger_type,
+                customer_id=hit.facts.customer_id,
+                trigger_key=hit.facts.trigger_key,
+                outcome=item.verdict.outcome,
+                detail=f"{what}: {item.verdict.detail}",
+                subject=hit.subject,
+            )
+        )
+    for journey_id, rows in firings.items():
+        scans[journey_id].logged = record(session, workspace_id, rows, at=now)
+
+
 def scan_triggers(
     session: Session, workspace_id: str, now: datetime, *, settings: Settings | None = None
 ) -> ScanReport:
@@ -320,50 +377,8 @@ def scan_triggers(
         if state.state == "active" and journey.trigger.type == "post_purchase":
             _advance(session, workspace_id, journey.id, orders_seq, now)
 
-    candidates = {item.key: item for item in judged if item.verdict is None}
-    customers = sorted({item.hit.facts.customer_id for item in candidates.values()})
-    winners, lost = resolve_conflicts(
-        (
-            Candidate(item.journey, item.hit.facts.customer_id, key[1], item.hit.facts.stage)
-            for key, item in candidates.items()
-        ),
-        _active_journeys(session, workspace_id, customers),
-    )
-    for key, verdict in lost.items():
-        candidates[key].verdict = verdict
-    for winner in winners:
-        item = candidates[(winner.journey.id, winner.trigger_key)]
-        item.verdict = _enrolled(
-            enrol(
-                session,
-                workspace_id=workspace_id,
-                journey_id=winner.journey.id,
-                customer_id=winner.customer_id,
-                trigger_type=winner.journey.trigger.type,
-                trigger_key=winner.trigger_key,
-                at=now,
-            )
-        )
-
-    firings: dict[str, list[Firing]] = {}
-    for item in judged:
-        assert item.verdict is not None
-        hit, trigger_type = item.hit, item.journey.trigger.type
-        what = describe_firing(trigger_type, hit.at, hit.subject, hit.value)
-        scans[item.journey.id].outcomes[item.verdict.outcome] += 1
-        firings.setdefault(item.journey.id, []).append(
-            Firing(
-                journey_id=item.journey.id,
-                trigger_type=trigger_type,
-                customer_id=hit.facts.customer_id,
-                trigger_key=hit.facts.trigger_key,
-                outcome=item.verdict.outcome,
-                detail=f"{what}: {item.verdict.detail}",
-                subject=hit.subject,
-            )
-        )
-    for journey_id, rows in firings.items():
-        scans[journey_id].logged = record(session, workspace_id, rows, at=now)
+    _settle(session, workspace_id, judged, now)
+    _log(session, workspace_id, judged, scans, now)
     session.flush()
     return report
 
