@@ -25,6 +25,7 @@ from core.models import (
     RfmSnapshot,
     SegmentChange,
     SegmentMember,
+    TriggerFiring,
 )
 
 # Every table whose rows are keyed by (workspace_id, customer_id) without a foreign key.
@@ -39,6 +40,8 @@ DERIVED: tuple[Any, ...] = (
     SegmentChange,
     DomainEvent,
 )
+# Logs keyed by customer without a foreign key (the trigger log): deleted with them too.
+LOGS: tuple[Any, ...] = (TriggerFiring,)
 # What the derived rows of a whole workspace were computed as of: gone with them.
 RUNS: tuple[Any, ...] = (RfmRun, LifecycleRun)
 
@@ -55,7 +58,7 @@ def delete_derived_rows(
     deleted = 0
     for model in RUNS:
         session.execute(delete(model).where(model.workspace_id == workspace_id))
-    for model in DERIVED:
+    for model in (*DERIVED, *LOGS):
         statement = delete(model).where(model.workspace_id == workspace_id)
         if customer_ids is not None:
             statement = statement.where(model.customer_id.in_(customer_ids))

@@ -141,6 +141,41 @@ class Settings(BaseSettings):
         default="marketing@example.com", description="The From address of every email."
     )
     smtp_timeout_s: float = Field(default=20.0, gt=0)
+    trigger_lookback_hours: int = Field(
+        default=48,
+        ge=1,
+        le=24 * 30,
+        description="How far back a trigger scan looks for moments (carts gone idle, orders "
+        "paid, segment entries, events, RFM snapshots): a firing held back (journey paused, "
+        "caps) is tried again on each scan within it.",
+    )
+    post_purchase_max_age_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="An order marked paid later than the lookback still fires post-purchase "
+        "(the order watermark finds it) if it was placed at most this many days ago.",
+    )
+    journey_cooling_off_days: float = Field(
+        default=2.0,
+        ge=0,
+        le=90,
+        description="After a journey ends without a conversion, days before a trigger may "
+        "enrol the customer in another journey (seed 000's cooling-off period); 0: none.",
+    )
+    unsubscribe_rate_threshold: float = Field(
+        default=0.02,
+        gt=0,
+        le=1,
+        description="A journey whose recipients unsubscribe above this share of its sends over "
+        "the window is paused automatically and an alert raised.",
+    )
+    unsubscribe_window_days: int = Field(default=7, ge=1, le=90)
+    unsubscribe_min_sends: int = Field(
+        default=100,
+        ge=1,
+        description="Sends a journey needs in the window before its unsubscribe rate is judged.",
+    )
 
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -75,6 +75,33 @@ def dialect_insert(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+class utc_day(FunctionElement[str]):  # noqa: N801 - reads as SQL
+    """The UTC calendar day of `timestamp + seconds`, as text `YYYY-MM-DD` (for keys)."""
+
+    type = String()
+    inherit_cache = False  # `seconds` is compiled into the text, not a bound parameter
+    name = "utc_day"
+
+    def __init__(self, timestamp: ColumnElement[Any], seconds: int = 0) -> None:
+        self.seconds = int(seconds)
+        super().__init__(timestamp)
+
+
+@compiles(utc_day, "sqlite")
+def _utc_day_sqlite(element: utc_day, compiler: Any, **kw: Any) -> str:
+    (timestamp,) = list(element.clauses)
+    return f"date({compiler.process(timestamp, **kw)}, '{element.seconds:+d} seconds')"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgres(element: utc_day, compiler: Any, **kw: Any) -> str:
+    (timestamp,) = list(element.clauses)
+    return (
+        f"to_char(({compiler.process(timestamp, **kw)}) AT TIME ZONE 'UTC' "
+        f"+ interval '{element.seconds:d} seconds', 'YYYY-MM-DD')"
+    )
+
+
 class _trait(FunctionElement[Any]):  # noqa: N801 - reads as SQL
     """A value of a JSON object column by key, read only when it has one JSON type.
 

@@ -166,11 +166,18 @@ def worker(
         float, typer.Option("--poll", min=0.05, help="Seconds between empty rounds.")
     ] = 1.0,
     lease: Annotated[float, typer.Option("--lease", min=1, help="Seconds a claim holds.")] = 120.0,
+    scan: Annotated[
+        bool,
+        typer.Option(
+            "--scan/--no-scan", help="Scan the journeys' triggers with every sweep (each minute)."
+        ),
+    ] = True,
 ) -> None:
     """Run due journey steps through the gate until SIGTERM (PostgreSQL: run as many as you
     like; SQLite: one)."""
     from datetime import timedelta
 
+    from journeys.triggers_job import scan_job
     from journeys.worker import Worker
 
     settings = get_settings()
@@ -184,6 +191,7 @@ def worker(
         batch=batch,
         poll_s=poll,
         lease=timedelta(seconds=lease),
+        jobs=[scan_job] if scan else [],
     )
     loop.install_signal_handlers()
     report = loop.run(once=once)

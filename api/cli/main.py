@@ -23,6 +23,7 @@ from api.cli import (
     ingest,
     journey,
     journey_run,
+    journey_scan,
     knowledge,
     nba,
     policy,
@@ -93,6 +94,7 @@ suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
 app.add_typer(experiment.app, name="experiment")
+journey_scan.register(journey.app)
 app.add_typer(journey.app, name="journey")
 demo.register(app)
 journey_run.register(app)

@@ -44,6 +44,7 @@ from core.models.journeys import (
     JourneyState,
     JourneyTask,
     JourneyVersion,
+    TriggerCursor,
     TriggerFiring,
 )
 from core.models.knowledge import Chunk, Document, EmbeddingCacheEntry, Workspace
@@ -133,6 +134,7 @@ __all__ = [
     "SegmentMember",
     "SegmentRun",
     "Suppression",
+    "TriggerCursor",
     "TriggerFiring",
     "UTCDateTime",
     "User",

@@ -120,10 +120,24 @@ class JourneyTask(Base):
 
 
 class TriggerFiring(Base):
-    """A trigger that fired for a customer, and what came of it (the dashboard's last hour)."""
+    """A trigger that fired for a customer, and what came of it (the dashboard's last hour).
+
+    One row per journey, trigger key and outcome: a scan that finds the same firing again
+    with the same outcome writes nothing, and a firing that was held back (paused, capped,
+    not eligible...) and is enrolled later gets its `enrolled` row then."""
 
     __tablename__ = "trigger_firings"
-    __table_args__ = (Index("ix_trigger_firings_time", "workspace_id", "fired_at"),)
+    __table_args__ = (
+        Index("ix_trigger_firings_time", "workspace_id", "fired_at"),
+        Index(
+            "uq_trigger_firings_key",
+            "workspace_id",
+            "journey_id",
+            "trigger_key",
+            "outcome",
+            unique=True,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -135,6 +149,8 @@ class TriggerFiring(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text, default="")
     fired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: What fired: the cart, the order, the segment run, the snapshot day, the event name.
+    subject: Mapped[str | None] = mapped_column(String(200))
 
 
 class JourneyCursor(Base):
@@ -147,5 +163,20 @@ class JourneyCursor(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TriggerCursor(Base):
+    """How far one journey's trigger has read an ordered stream (the order watermark, the
+    segment changes, the events received), so a scan reads only what is new."""
+
+    __tablename__ = "trigger_cursors"
+
+    workspace_id: Mapped[str] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    journey_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(20), primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

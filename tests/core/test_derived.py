@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, func, select
 
 from core import workspaces
 from core.db import session_scope
-from core.derived import DERIVED, RUNS, delete_derived_rows
+from core.derived import DERIVED, LOGS, RUNS, delete_derived_rows
 from core.models import Base, Customer, RfmRun, SegmentDefinition, SegmentRun
 from core.settings import Settings
 from scoring.demo_loader import generate_into
@@ -51,16 +51,27 @@ def derived_counts(settings: Settings, slug: str) -> dict[str, int]:
 
 def test_every_customer_keyed_table_without_a_key_is_derived():
     """A new table scoring customers without a foreign key must be deleted with them."""
-    unkeyed = {
-        table.name
-        for table in Base.metadata.sorted_tables
-        if "customer_id" in table.c
-        and not any(
+
+    def keyed(table) -> bool:
+        return "customer_id" in table.c and any(
             isinstance(fk, ForeignKey) and fk.column.table.name == "customers"
             for fk in table.c.customer_id.foreign_keys
         )
+
+    def cascaded(table) -> bool:
+        """Its rows go with a parent row that goes with the customer (journey tasks)."""
+        return any(
+            fk.ondelete == "CASCADE" and keyed(fk.column.table)
+            for column in table.c
+            for fk in column.foreign_keys
+        )
+
+    unkeyed = {
+        table.name
+        for table in Base.metadata.sorted_tables
+        if "customer_id" in table.c and not keyed(table) and not cascaded(table)
     }
-    assert unkeyed == {model.__tablename__ for model in DERIVED}
+    assert unkeyed == {model.__tablename__ for model in (*DERIVED, *LOGS)}
 
 
 def test_replacing_the_customer_data_leaves_no_derived_rows(scored):
