@@ -16,6 +16,7 @@ from api.cli import (
     audit,
     check,
     contact,
+    dashboard,
     data,
     demo,
     gate,
@@ -88,6 +89,7 @@ nba.register(app)
 suppress.register(app)
 app.add_typer(contact.app, name="contact")
 app.add_typer(gate.app, name="gate")
+app.add_typer(dashboard.app, name="dashboard")
 demo.register(app)
 
 

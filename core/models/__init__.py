@@ -1,6 +1,7 @@
 """ORM models, one module per area; import them from here."""
 
 from core.models.actions import ActionInventory, CustomerTouch, RecommendationCacheEntry
+from core.models.analytics import TARGET_METRICS, JourneyTarget, NbaDecision
 from core.models.approvals import (
     APPROVAL_KINDS,
     APPROVAL_STATES,
@@ -74,6 +75,7 @@ __all__ = [
     "ORDER_STATUSES",
     "ROLES",
     "SUPPRESSION_REASONS",
+    "TARGET_METRICS",
     "TASK_STATES",
     "ActionInventory",
     "AppliedPromotion",
@@ -105,11 +107,13 @@ __all__ = [
     "GateControl",
     "JourneyEnrolment",
     "JourneyState",
+    "JourneyTarget",
     "JourneyTask",
     "JourneyVersion",
     "LifecycleRun",
     "LifecycleStage",
     "LifecycleTransition",
+    "NbaDecision",
     "Order",
     "OrderItem",
     "OrderWatermark",

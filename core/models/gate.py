@@ -21,6 +21,7 @@ class Execution(Base):
     __table_args__ = (
         UniqueConstraint("workspace_id", "idempotency_key", name="uq_executions_key"),
         Index("ix_executions_customer", "workspace_id", "customer_id", "executed_at"),
+        Index("ix_executions_time", "workspace_id", "executed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
