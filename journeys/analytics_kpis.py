@@ -268,7 +268,7 @@ def promotion_attribution(session: Session, workspace_id: str, as_of: datetime) 
         "Promotion attribution",
         attributed,
         promoted_total,
-        f"{detail} (campaign touch within {ATTRIBUTION_WINDOW.days} days before)",
+        f"{detail}; campaign touch within {ATTRIBUTION_WINDOW.days} days before",
         share(attributed, promoted_total) if len(currencies) <= 1 else None,
         {"currencies": currencies},
     )

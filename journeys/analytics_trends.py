@@ -3,8 +3,9 @@
 - Overall conversion rate: converted / ended, over enrolments (holdout left out) that ended in
   the period; converted = status `converted` or a conversion recorded (`converted_at`).
 - Journey completion rate: completed / ended (status completed or converted), same cohort.
-- Avg touches per customer: touches (`customer_touches`, what the gate records per send) in
-  the period / distinct customers touched in it.
+- Avg touches per customer: touches in the period / distinct customers touched in it; a
+  touch is what the gate records per send (`customer_touches`) or a campaign email sent
+  (`email_events` of type sent), as next best action counts them.
 - Channel fatigue rate: customers a frequency cap or cooldown held back in the period (a task
   outcome or a firing `suppressed_cap`) / customers touched or held back in it.
 - Unsubscribe rate: customers who unsubscribed in the period (an `unsubscribe` suppression or
@@ -84,6 +85,11 @@ def _contacts(session: Session, workspace_id: str, as_of: datetime) -> dict[str,
     facts = union_all(
         select(t.customer_id, t.occurred_at.label("at"), literal(TOUCH).label("kind")).where(
             t.workspace_id == workspace_id, in_window(t.occurred_at, start, as_of)
+        ),
+        select(ev.customer_id, ev.occurred_at, literal(TOUCH)).where(
+            ev.workspace_id == workspace_id,
+            ev.type == "sent",
+            in_window(ev.occurred_at, start, as_of),
         ),
         select(task.customer_id, task.updated_at, literal(CAPPED)).where(
             task.workspace_id == workspace_id,
