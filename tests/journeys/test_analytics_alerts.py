@@ -117,8 +117,13 @@ def test_dashboard_alerts_from_records(db):
             r.task(owner, T - H / 2, status="failed", outcome="channel", channel="sms")
         for _ in range(2):
             r.task(owner, T - H / 2, status="failed", outcome="channel", channel="email")
-        r.alert_event(T - 3 * H, {"kind": "channel_fallback", "journey_id": "at-risk",
-                                  "channel": "sms", "message": "SMS failed twice; sent by email"})  # fmt: skip
+        fallback = {
+            "kind": "channel_fallback",
+            "journey_id": "at-risk",
+            "channel": "sms",
+            "message": "SMS failed twice; sent by email",
+        }
+        r.alert_event(T - 3 * H, fallback)
         r.alert_event(T - 25 * H, {"message": "a day old"})
         r.alert_event(T - H, {"message": "not an alert"}, name="journey.paused")
         Records.new(session, "other").alert_event(T - H, {"message": "another workspace"})

@@ -13,8 +13,8 @@ from journeys.dashboard_data import (
     JourneyRow,
     Kpi,
     NbaStats,
-    TriggerActivity,
     Trend,
+    TriggerActivity,
 )
 from tests.journeys.analytics_records import H, T
 
