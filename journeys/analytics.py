@@ -18,9 +18,11 @@ Definitions (each window ends at, and includes, the as-of time):
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from core.models import (
     DomainEvent,
@@ -209,11 +211,14 @@ def nba_stats(
     named.sort(key=lambda r: (-int(r[2]), str(r[0]), str(r[1])))
     top = [
         ActionShare(
-            str(action), titles.get(str(action), str(action)), str(channel or ""), int(count),
-            int(count) / decisions,
+            action_id=str(action),
+            title=titles.get(str(action), str(action)),
+            channel=str(channel or ""),
+            count=int(count),
+            share=int(count) / decisions,
         )
         for action, channel, count, _ in named[:TOP_ACTIONS]
-    ]  # fmt: skip
+    ]
     return NbaStats(
         start=start,
         end=as_of,
@@ -224,11 +229,11 @@ def nba_stats(
     )
 
 
-def _daily(column: object, as_of: datetime) -> object:
+def _daily(column: Any, as_of: datetime) -> ColumnElement[Any]:
     """0 for the last 24 hours, 1..7 for each day before (None further back)."""
     return case(
         *[
-            ((column > as_of - (i + 1) * DAY) & (column <= as_of - i * DAY), i)  # type: ignore[operator]
+            (in_window(column, as_of - (i + 1) * DAY, as_of - i * DAY), i)
             for i in range(TRAILING_DAYS + 1)
         ],
         else_=None,
