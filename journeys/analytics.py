@@ -7,12 +7,14 @@ Definitions (each window ends at, and includes, the as-of time):
   as-of time (entered, not yet ended), holdout left out.
 - Pipeline per journey: see `JourneyRow` (conversion rate = converted / ended).
 - Trigger activity, last hour: firings (`trigger_firings`), sends (`executions`), failed
-  deliveries per channel and suppressions by cap and by opt-out (journey task outcomes and
-  firing outcomes, classified in `journeys.analytics_sql`); delivery rate in `TriggerActivity`.
+  deliveries per channel (the runtime's channel-failure alerts), suppressions by cap and by
+  opt-out (journey task and firing outcomes); the vocabulary is in `journeys.analytics_sql`,
+  the delivery rate in `TriggerActivity`.
 - NBA stats, last hour: the `nba_decisions` log that `next_best_action` writes.
 - Trends and KPIs: `journeys.analytics_trends`, `journeys.analytics_kpis`.
-- Alerts: `journeys.alerts` on the figures above, daily entries and sends per journey, the
-  targets in `journey_targets`, and `journey.alert` domain events of the last 24 hours.
+- Alerts: `journeys.dashboard_alerts` on the figures above, daily entries and sends per
+  journey, the targets in `journey_targets`, and the `journey.alert` domain events of the
+  last 24 hours, grouped by kind, journey and channel.
 """
 
 from __future__ import annotations
@@ -36,20 +38,12 @@ from core.models import (
     TriggerFiring,
 )
 from core.settings import Settings
-from journeys.alerts import (
-    TRAILING_DAYS,
-    DailySeries,
-    channel_failure_alerts,
-    dropoff_alerts,
-    raised_alert,
-    target_alerts,
-)
 from journeys.analytics_kpis import kpis
 from journeys.analytics_sql import (
     ALERT_EVENT,
     CAP_OUTCOMES,
     COMPLETED_STATUSES,
-    FAILED_OUTCOMES,
+    FAILURE_ALERTS,
     FIRING_CAP,
     FIRING_OPT_OUT,
     OPT_OUT_OUTCOMES,
@@ -58,6 +52,14 @@ from journeys.analytics_sql import (
     not_holdout,
 )
 from journeys.analytics_trends import trends
+from journeys.dashboard_alerts import (
+    TRAILING_DAYS,
+    DailySeries,
+    channel_failure_alerts,
+    dropoff_alerts,
+    raised_alert,
+    target_alerts,
+)
 from journeys.dashboard_data import (
     ActionShare,
     Alert,
@@ -168,20 +170,19 @@ def trigger_activity(
             Execution.workspace_id == workspace_id, in_window(Execution.executed_at, start, as_of)
         )
     )
-    failed = (t.status == "failed") | t.outcome.in_(FAILED_OUTCOMES)
     in_hour = (t.workspace_id == workspace_id) & in_window(t.updated_at, start, as_of)
-    channel = func.coalesce(t.channel, "unknown")
-    failed_by_channel = {
-        str(ch): int(n)
-        for ch, n in session.execute(
-            select(channel, func.count()).where(in_hour, failed).group_by(channel)
-        )
-    }
     task_cap, task_optout = session.execute(
         select(
             count_if(t.outcome.in_(CAP_OUTCOMES)), count_if(t.outcome.in_(OPT_OUT_OUTCOMES))
-        ).where(in_hour, ~failed)
+        ).where(in_hour)
     ).one()
+    failures = _alerts(workspace_id, start, as_of, kinds=FAILURE_ALERTS)
+    failed_by_channel = {
+        str(ch or "unknown"): int(n)
+        for ch, n in session.execute(
+            select(failures.c.channel, func.count()).group_by(failures.c.channel)
+        )
+    }
     return TriggerActivity(
         start=start,
         end=as_of,
@@ -288,19 +289,48 @@ def conversion_targets(session: Session, workspace_id: str) -> dict[str, float]:
     }
 
 
+def _alerts(
+    workspace_id: str, start: datetime, end: datetime, *, kinds: tuple[str, ...] = ()
+) -> Any:
+    """The window's `journey.alert` events as a subquery of (id, at, kind, journey, channel):
+    grouped outside it, as PostgreSQL wants the JSON lookups labelled before a GROUP BY."""
+    e = DomainEvent
+    kind = e.payload["kind"].as_string()
+    query = select(
+        e.id.label("id"),
+        e.occurred_at.label("at"),
+        kind.label("kind"),
+        e.payload["journey_id"].as_string().label("journey"),
+        e.payload["channel"].as_string().label("channel"),
+    ).where(
+        e.workspace_id == workspace_id, e.name == ALERT_EVENT, in_window(e.occurred_at, start, end)
+    )
+    if kinds:
+        query = query.where(kind.in_(kinds))
+    return query.subquery()
+
+
 def raised_alerts(session: Session, workspace_id: str, as_of: datetime) -> list[Alert]:
-    """The `journey.alert` domain events of the last 24 hours, newest first."""
-    rows = session.execute(
-        select(DomainEvent.payload, DomainEvent.customer_id)
-        .where(
-            DomainEvent.workspace_id == workspace_id,
-            DomainEvent.name == ALERT_EVENT,
-            in_window(DomainEvent.occurred_at, as_of - RAISED_LOOKBACK, as_of),
-        )
-        .order_by(DomainEvent.id.desc())
+    """The `journey.alert` events of the last 24 hours, one alert per kind, journey and
+    channel with how many and the newest one's message; most recent first."""
+    a = _alerts(workspace_id, as_of - RAISED_LOOKBACK, as_of)
+    groups = session.execute(
+        select(a.c.kind, a.c.journey, a.c.channel, func.count(), func.max(a.c.id))
+        .group_by(a.c.kind, a.c.journey, a.c.channel)
+        .order_by(func.max(a.c.at).desc(), func.max(a.c.id).desc())
         .limit(RAISED_LIMIT)
     ).all()
-    return [raised_alert(payload or {}, customer) for payload, customer in rows]
+    payloads = dict(
+        session.execute(
+            select(DomainEvent.id, DomainEvent.payload).where(
+                DomainEvent.id.in_([g[4] for g in groups])
+            )
+        ).all()
+    )
+    return [
+        raised_alert(kind, journey, channel, int(n), payloads.get(newest) or {})
+        for kind, journey, channel, n, newest in groups
+    ]
 
 
 def build_dashboard(

@@ -1,15 +1,19 @@
 """What the analytics queries share: the outcome vocabulary they read, and SQL building blocks.
 
-The runtime writes each journey task's `outcome` as the execution gate's rule when the gate
-refused or failed it (`guardrails.gate`, `core.contact_rules`), and the triggers record each
-firing's outcome; the dashboard classifies them so:
+The runtime (`journeys.runner`) writes a journey task's `outcome` from the execution gate's
+result: `deferred:<rule>` when a rule holds the step until a later time (the task waits),
+`blocked:<rule>` when it skips the step; the rules are the gate's (`guardrails.contact`,
+`core.contact_rules`). A channel given up on after its retry raises a `journey.alert` domain
+event of kind `channel_failure` (the backup channel takes over) or `backup_failed`, with the
+channel in its payload. The triggers record each firing's outcome. The dashboard reads:
 
-- frequency cap (fatigue): the caps per channel and across channels, the flood limit, the
-  same-trigger-once-per-24h rule and the high-value-offer cooldown; firings `suppressed_cap`;
-- opt-out: a suppression (bounce, complaint, unsubscribe) or a missing or revoked consent;
-  firings `suppressed_optout`;
-- failed delivery: a task in status `failed`, or whose outcome is the gate's `channel` rule
-  (the adapter failed), on the task's channel.
+- suppressed by a frequency cap (fatigue): the caps per channel and across channels, the flood
+  limit, the same-trigger-once-per-24h rule and the high-value-offer cooldown, deferred or
+  blocked; firings `suppressed_cap`;
+- suppressed by opt-out: a suppression (bounce, complaint, unsubscribe) or a missing or
+  revoked consent; firings `suppressed_optout`;
+- failed deliveries: those `journey.alert` events, one per message and channel given up on
+  (a first failure that its retry recovers is not one).
 """
 
 from __future__ import annotations
@@ -22,22 +26,17 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from core.models import JourneyEnrolment, UTCDateTime
 
-CAP_OUTCOMES = (
-    "cap_day",
-    "cap_week",
-    "cap_total",
-    "flood",
-    "trigger_once",
-    "high_value_cooldown",
-    "suppressed_cap",
-)
-OPT_OUT_OUTCOMES = ("suppressed", "consent", "opted_out", "suppressed_optout")
-FAILED_OUTCOMES = ("channel", "channel_failed", "failed")
+CAP_RULES = ("cap_day", "cap_week", "cap_total", "flood", "trigger_once", "high_value_cooldown")
+OPT_OUT_RULES = ("suppressed", "consent")
+_HOW = ("", "deferred:", "blocked:")
+CAP_OUTCOMES = tuple(f"{how}{rule}" for how in _HOW for rule in CAP_RULES)
+OPT_OUT_OUTCOMES = tuple(f"{how}{rule}" for how in _HOW for rule in OPT_OUT_RULES)
 FIRING_CAP = "suppressed_cap"
 FIRING_OPT_OUT = "suppressed_optout"
 #: Enrolment statuses that mean the customer went through to the end (path or goal).
 COMPLETED_STATUSES = ("completed", "converted")
 ALERT_EVENT = "journey.alert"
+FAILURE_ALERTS = ("channel_failure", "backup_failed")
 
 
 def count_if(condition: ColumnElement[bool]) -> ColumnElement[Any]:

@@ -7,8 +7,13 @@ from __future__ import annotations
 import pytest
 
 from core.db import session_scope
-from journeys.alerts import DailySeries, channel_failure_alerts, dropoff_alerts, target_alerts
 from journeys.analytics import build_dashboard, daily_series
+from journeys.dashboard_alerts import (
+    DailySeries,
+    channel_failure_alerts,
+    dropoff_alerts,
+    target_alerts,
+)
 from journeys.dashboard_data import JourneyRow
 from tests.journeys.analytics_records import DB_PARAMS, D, H, Records, T, db_settings_for
 
@@ -112,28 +117,31 @@ def test_dashboard_alerts_from_records(db):
         r.target("activation", 0.45)
         r.target("at-risk", 0.35)
         r.target("old", 0.5)
-        owner = r.enrol("at-risk", "owner", T - D)
-        for _ in range(3):
-            r.task(owner, T - H / 2, status="failed", outcome="channel", channel="sms")
-        for _ in range(2):
-            r.task(owner, T - H / 2, status="failed", outcome="channel", channel="email")
-        fallback = {
-            "kind": "channel_fallback",
-            "journey_id": "at-risk",
-            "channel": "sms",
-            "message": "SMS failed twice; sent by email",
-        }
-        r.alert_event(T - 3 * H, fallback)
-        r.alert_event(T - 25 * H, {"message": "a day old"})
-        r.alert_event(T - H, {"message": "not an alert"}, name="journey.paused")
-        Records.new(session, "other").alert_event(T - H, {"message": "another workspace"})
+        failure = {"kind": "channel_failure", "journey_id": "at-risk", "channel": "sms"}
+        for minutes in (50, 40, 30):  # three SMS given up on in the hour: a channel failure
+            r.alert_event(T - minutes * H / 60, {**failure, "detail": f"timeout {minutes}"})
+        r.alert_event(T - 20 * H / 60, {**failure, "channel": "email", "detail": "421"})
+        r.alert_event(T - 3 * H, {"kind": "approval_missing", "journey_id": "at-risk",
+                                  "message": "step s2 has no approved asset"})  # fmt: skip
+        r.alert_event(T - 25 * H, {"kind": "approval_missing", "message": "a day old"})
+        r.alert_event(T - H, {"kind": "paused"}, name="journey.paused")
+        Records.new(session, "other").alert_event(T - H, {"kind": "approval_missing"})
     with session_scope(db) as session:
         board = build_dashboard(session, r.workspace_id, "acme", T, db)
-    got = [(a.level, a.kind, a.journey_id, a.channel) for a in board.alerts]
+    got = [(a.level, a.kind, a.journey_id, a.channel, a.value) for a in board.alerts]
     assert got == [
-        ("warning", "channel_failure", None, "sms"),
-        ("warning", "conversion_below_target", "at-risk", None),
-        ("warning", "channel_fallback", "at-risk", "sms"),
-        ("ok", "conversion_meets_target", "activation", None),
+        ("warning", "channel_failure", None, "sms", 3.0),  # 3 in the hour reach the threshold
+        ("warning", "conversion_below_target", "at-risk", None, 0.25),
+        ("warning", "channel_failure", "at-risk", "email", 1.0),  # raised, newest first
+        ("warning", "channel_failure", "at-risk", "sms", 3.0),
+        ("warning", "approval_missing", "at-risk", None, 1.0),
+        ("ok", "conversion_meets_target", "activation", None, 0.5),
     ]
-    assert board.alerts[2].message == "SMS failed twice; sent by email"
+    messages = [a.message for a in board.alerts]
+    assert messages[0] == "SMS delivery failure detected (3 messages in the last hour)"
+    assert (
+        messages[3] == "Channel failure on SMS in journey at-risk (3 in the last 24 h): timeout 30"
+    )
+    assert messages[4] == (
+        "Approval missing in journey at-risk (1 in the last 24 h): step s2 has no approved asset"
+    )

@@ -102,29 +102,38 @@ def test_trigger_activity_in_the_last_hour(db):
         r.execution(T - 61 * H / 60)
         enrolment = r.enrol("j", "owner", T - D)
         half = T - H / 2
-        r.task(enrolment, half, status="failed", outcome="channel", channel="sms")
-        r.task(enrolment, half, status="failed", outcome="channel", channel="sms")
-        r.task(enrolment, half, status="pending", outcome="channel", channel="sms")  # retried
-        r.task(enrolment, half, status="failed", channel="email")
-        r.task(enrolment, T - 2 * H, status="failed", outcome="channel", channel="sms")
-        r.task(enrolment, half, status="pending", outcome="cap_day")  # rescheduled
-        r.task(enrolment, half, status="pending", outcome="cap_day")
-        r.task(enrolment, half, status="blocked", outcome="flood")
-        r.task(enrolment, half, status="skipped", outcome="suppressed")
-        r.task(enrolment, half, status="skipped", outcome="consent")
+
+        def given_up(kind: str, channel: str, at=half) -> None:
+            r.alert_event(at, {"kind": kind, "journey_id": "j", "channel": channel})
+
+        given_up("channel_failure", "sms")  # the backup channel took over
+        given_up("channel_failure", "sms")
+        given_up("backup_failed", "sms")
+        given_up("channel_failure", "email")
+        given_up("channel_failure", "sms", at=T - 2 * H)  # before the hour
+        given_up("approval_missing", "sms")  # not a delivery failure
+        r.alert_event(half, {"kind": "channel_failure", "channel": "sms"}, name="journey.paused")
+        r.task(enrolment, half, status="pending", outcome="retry", channel="sms")  # retried once
+        r.task(enrolment, half, status="pending", outcome="deferred:cap_day")  # until later
+        r.task(enrolment, half, status="pending", outcome="deferred:cap_day")
+        r.task(enrolment, half, status="skipped", outcome="blocked:flood")
+        r.task(enrolment, T - 2 * H, status="skipped", outcome="blocked:cap_week")
+        r.task(enrolment, half, status="skipped", outcome="blocked:suppressed")
+        r.task(enrolment, half, status="skipped", outcome="blocked:consent")
         r.task(enrolment, half, status="sent", outcome="executed")
-        r.task(enrolment, half, status="pending", outcome="quiet_hours")
+        r.task(enrolment, half, status="pending", outcome="deferred:quiet_hours")
         other = Records.new(session, "other")
         other.firing(T - H / 2, "suppressed_cap")
         other.execution(T - H / 2)
+        other.alert_event(T - H / 2, {"kind": "channel_failure", "channel": "sms"})
     with session_scope(db) as session:
         activity = trigger_activity(session, r.workspace_id, T)
     assert activity.fired == 5
     assert activity.executed == 6
     assert activity.failed_by_channel == {"sms": 3, "email": 1}
     assert activity.failed == 4
-    assert activity.suppressed_cap == 1 + 3  # a firing + day cap twice + flood
-    assert activity.suppressed_optout == 1 + 2  # a firing + suppressed + consent
+    assert activity.suppressed_cap == 1 + 3  # a firing + deferred by the day cap twice + flood
+    assert activity.suppressed_optout == 1 + 2  # a firing + suppressed + no consent
     assert activity.delivery_rate == pytest.approx(6 / (6 + 4 + 4 + 3))
 
 

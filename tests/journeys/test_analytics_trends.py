@@ -47,8 +47,10 @@ def test_trends_against_the_previous_30_days(db):
         r.touch("c9", T - 61 * D)  # too old
         # Capped now: c2 (a task held by the weekly cap), c5 (a firing held by a cap).
         enrolment = r.enrol("k", "owner", T - 90 * D, status="exited", ended=T - 80 * D)
-        r.task(enrolment, T - 9 * D, status="pending", outcome="cap_week", customer="c2")
-        r.task(enrolment, T - 9 * D, status="pending", outcome="quiet_hours", customer="c1")
+        r.task(enrolment, T - 9 * D, status="pending", outcome="deferred:cap_week", customer="c2")
+        r.task(
+            enrolment, T - 9 * D, status="pending", outcome="deferred:quiet_hours", customer="c1"
+        )
         r.firing(T - 8 * D, "suppressed_cap", customer="c5")
         r.firing(T - 8 * D, "enrolled", customer="c6")
         # Unsubscribed now: c3 (a suppression and its email event), c6 (untouched).

@@ -97,17 +97,27 @@ def target_alerts(
     return alerts
 
 
-def raised_alert(payload: Mapping[str, Any], customer_id: str | None) -> Alert:
-    """An alert another component raised as a `journey.alert` domain event: its payload's
-    `message` (or `detail`), `kind`, `level`, `journey_id` and `channel` when given."""
-    message = str(payload.get("message") or payload.get("detail") or "journey alert")
-    level = "ok" if payload.get("level") == "ok" else "warning"
-    journey = payload.get("journey_id")
-    channel = payload.get("channel")
+def raised_alert(
+    kind: str | None,
+    journey_id: str | None,
+    channel: str | None,
+    count: int,
+    newest: Mapping[str, Any],
+) -> Alert:
+    """Alerts another component raised as `journey.alert` domain events (the runtime's
+    `channel_failure`, `backup_failed`, `approval_missing`...), grouped: what, where, how many
+    in the last 24 hours, and the newest one's `message` or `detail`."""
+    what = (kind or "journey alert").replace("_", " ")
+    where = (f" on {channel_label(channel)}" if channel else "") + (
+        f" in journey {journey_id}" if journey_id else ""
+    )
+    said = str(newest.get("message") or newest.get("detail") or "")
     return Alert(
-        level,
-        str(payload.get("kind") or "raised"),
-        message,
-        journey_id=str(journey) if journey else None,
-        channel=str(channel) if channel else None,
+        "warning",
+        kind or "raised",
+        f"{what[:1].upper()}{what[1:]}{where} ({count} in the last 24 h)"
+        + (f": {said}" if said else ""),
+        journey_id=journey_id,
+        channel=channel,
+        value=float(count),
     )
