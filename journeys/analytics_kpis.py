@@ -12,7 +12,9 @@
   the sends against their journey's holdout (`assignments.holdout`), pooled over the journeys
   that have a holdout; per journey in `extra`. No holdout, no uplift (None).
 - Campaign open and click rates: distinct (customer, campaign) pairs sent in the period with
-  an open (a click) by the as-of time / pairs sent (seed 002: OPEN / SENT, CLICK / SENT).
+  an open (a click) by the as-of time / pairs sent (seed 002: OPEN / SENT, CLICK / SENT). A
+  send is a campaign email event `sent` or an email through the gate (an execution, whose
+  campaign is its trigger id, as the feedback webhook files the email's opens and clicks).
 - Promotion attribution: revenue of paid orders in the period with a promotion applied and a
   campaign touch (a send through the gate or a campaign email) in the 7 days before the
   order; as a share of all promoted revenue, per currency.
@@ -23,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, distinct, exists, func, select
+from sqlalchemy import case, distinct, exists, func, select, union
 from sqlalchemy.orm import Session, aliased
 
 from core.models import (
@@ -162,17 +164,20 @@ def conversion_uplift(session: Session, workspace_id: str, as_of: datetime) -> K
 
 
 def email_engagement(session: Session, workspace_id: str, as_of: datetime) -> list[Kpi]:
-    ev, later = EmailEvent, aliased(EmailEvent)
-    sent = (
-        select(ev.customer_id, ev.campaign_id)
-        .where(
+    ev, ex, later = EmailEvent, Execution, aliased(EmailEvent)
+    start = as_of - PERIOD
+    sent = union(
+        select(ev.customer_id.label("customer_id"), ev.campaign_id.label("campaign_id")).where(
             ev.workspace_id == workspace_id,
             ev.type == "sent",
-            in_window(ev.occurred_at, as_of - PERIOD, as_of),
-        )
-        .distinct()
-        .subquery()
-    )
+            in_window(ev.occurred_at, start, as_of),
+        ),
+        select(ex.customer_id, func.coalesce(ex.trigger_id, ex.approval_item_id)).where(
+            ex.workspace_id == workspace_id,
+            ex.channel == "email",
+            in_window(ex.executed_at, start, as_of),
+        ),
+    ).subquery()
 
     def engaged(kind: str) -> Any:
         return exists().where(

@@ -167,7 +167,13 @@ class Records:
             )
         )
 
-    def execution(self, at: datetime, customer: str = "sent", channel: str = "email") -> str:
+    def execution(
+        self,
+        at: datetime,
+        customer: str = "sent",
+        channel: str = "email",
+        trigger_id: str | None = None,
+    ) -> str:
         execution_id = new_id("exe")
         self.session.add(
             Execution(
@@ -176,6 +182,7 @@ class Records:
                 idempotency_key=f"x{next(_seq)}",
                 customer_id=self.c(customer),
                 channel=channel,
+                trigger_id=trigger_id,
                 approval_item_id="apr_test",
                 content_hash="0" * 64,
                 actor="test",

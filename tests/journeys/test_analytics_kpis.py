@@ -126,14 +126,22 @@ def test_campaign_open_and_click_rates(db):
         r.email("c4", "A", "sent", T - 40 * D)  # before the period
         r.email("c4", "A", "open", T - 39 * D)
         r.email("c5", "A", "open", T - 3 * D)  # never sent to c5 in the period
+        # Journey emails go out through the gate; their opens come back by feedback webhook.
+        r.execution(T - 3 * D, customer="c6", trigger_id="winback/s1")
+        r.email("c6", "winback/s1", "open", T - 2 * D)
+        r.execution(T - 3 * D, customer="c7")  # no trigger: its approval item is the campaign
+        r.email("c7", "apr_test", "click", T - 2 * D)
+        r.execution(T - 3 * D, customer="c8", channel="sms", trigger_id="winback/s2")
+        r.email("c8", "winback/s2", "open", T - 2 * D)  # not an email send
         other = Records.new(session, "other")
         other.email("z1", "A", "sent", T - D)
         other.email("z1", "A", "open", T - D)
     with session_scope(db) as session:
         opens, clicks = email_engagement(session, r.workspace_id, T)
-    # Sends (customer, campaign): A/c1, A/c2, A/c3, B/c1; opened A/c1, A/c2; clicked A/c1.
-    assert (opens.numerator, opens.denominator, opens.value) == (2, 4, 0.5)
-    assert (clicks.numerator, clicks.denominator, clicks.value) == (1, 4, 0.25)
+    # Sends (customer, campaign): A/c1, A/c2, A/c3, B/c1, winback/s1 c6, apr_test c7;
+    # opened A/c1, A/c2, winback/s1 c6; clicked A/c1, apr_test c7.
+    assert (opens.numerator, opens.denominator, opens.value) == (3, 6, 0.5)
+    assert (clicks.numerator, clicks.denominator) == (2, 6)
 
 
 def test_promotion_attribution(db):
