@@ -7,7 +7,8 @@ Measured, on a scored demo workspace (SQLite in a temp dir; PostgreSQL too when 
 given or MCOPILOT_TEST_POSTGRES_URL answers):
   decide:            the pure decision on a preloaded context (in-process; target p99 <= 2 ms)
   next_best_action:  what the API calls: resolve the customer, load the context (fields,
-                     propensities, touches, email events) and decide
+                     propensities, touches, email events), decide and log the decision
+                     (`nba_decisions`); also without the log, interleaved, for its cost
   peer:              the same decision with eligibility asked of the database per action
                      (one segment query per action and customer), the obvious alternative.
 The seed asks for under 100 ms per decision.
@@ -80,7 +81,13 @@ def measure(settings: Settings, label: str, args: argparse.Namespace) -> list[tu
         inventory = inventory_of(session, workspace_id)
         contexts = [load_context(session, workspace_id, c, inventory, NOW) for c in picked]
         pure = timed([lambda c=c: decide(c, inventory, NOW) for c in contexts])
-        api = timed([lambda c=c: next_best_action(session, workspace_id, c, NOW) for c in picked])
+        # The API path with and without the decision log, interleaved so load hits both alike.
+        api, unlogged = [], []
+        for c in picked:
+            api += timed([lambda c=c: next_best_action(session, workspace_id, c, NOW)])
+            unlogged += timed(
+                [lambda c=c: next_best_action(session, workspace_id, c, NOW, record=False)]
+            )
 
         def per_action_sql(customer_id: str) -> None:
             context = load_context(session, workspace_id, customer_id, inventory, NOW)
@@ -95,7 +102,8 @@ def measure(settings: Settings, label: str, args: argparse.Namespace) -> list[tu
         peer = timed([lambda c=c: per_action_sql(c) for c in picked[: max(len(picked) // 4, 1)]])
     for name, samples in (
         ("decide (in-process)", pure),
-        ("next_best_action (API function)", api),
+        ("next_best_action (API function, logged)", api),
+        ("next_best_action without the decision log", unlogged),
         ("peer: per-action SQL eligibility", peer),
     ):
         p50, p99, mean = percentiles(samples)

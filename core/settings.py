@@ -222,6 +222,30 @@ class Settings(BaseSettings):
         description="Most seconds a feedback webhook's signed timestamp may differ from now.",
     )
 
+    alert_dropoff_pct: float = Field(
+        default=50.0,
+        gt=0,
+        le=100,
+        description="Dashboard alert: a journey's entries or sends over the last 24 hours fell "
+        "by more than this percent below their average over the 7 days before.",
+    )
+    alert_dropoff_min_daily: float = Field(
+        default=5.0,
+        ge=0,
+        description="No drop-off alert while the 7-day daily average is below this (noise).",
+    )
+    alert_channel_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Dashboard alert: this many failed deliveries on one channel in the last hour.",
+    )
+    alert_target_min_ended: int = Field(
+        default=20,
+        ge=1,
+        description="A journey's conversion is compared with its target once this many "
+        "enrolments have ended.",
+    )
+
     @field_validator("chroma_url", "embedding_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

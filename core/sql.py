@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, Numeric, String, literal
+from sqlalchemy import Boolean, Float, Integer, Numeric, String, literal
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -173,3 +173,32 @@ def _trait_postgres(element: _trait, compiler: Any, **kw: Any) -> str:
     c = f"CAST({compiler.process(column, **kw)} AS JSON)"
     k = f"CAST({compiler.process(key, **kw)} AS TEXT)"
     return f"({_POSTGRES_TRAIT[element.name].format(c=c, k=k)})"
+
+
+class seconds_between(FunctionElement[float]):  # noqa: N801 - reads as SQL
+    """Seconds from one timestamp to a later one: `later - earlier` (negative if earlier is
+    later), for windows between two columns ("an order within 14 days of the send")."""
+
+    type = Float()
+    inherit_cache = True
+    name = "seconds_between"
+
+    def __init__(self, later: ColumnElement[Any], earlier: ColumnElement[Any]) -> None:
+        super().__init__(later, earlier)
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"((julianday({compiler.process(later, **kw)}) - "
+        f"julianday({compiler.process(earlier, **kw)})) * 86400.0)"
+    )
+
+
+@compiles(seconds_between, "postgresql")
+def _seconds_postgres(element: seconds_between, compiler: Any, **kw: Any) -> str:
+    later, earlier = list(element.clauses)
+    return (
+        f"EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}))"
+    )

@@ -19,6 +19,7 @@ from scoring.criteria import Criterion, parse_criteria
 from scoring.criteria_eval import LAST_ORDER_MISSING, evaluate
 from scoring.criteria_sql import load_field_values
 from scoring.nba import CustomerContext, Decision, Eligibility, Touch, decide
+from scoring.nba_log import record_decision
 from scoring.propensity_job import Reason, propensities_of
 from scoring.segments import resolve_customer
 
@@ -141,11 +142,20 @@ class NbaOutcome:
 
 
 def next_best_action(
-    session: Session, workspace_id: str, customer_ref: str, now: datetime | None = None
+    session: Session,
+    workspace_id: str,
+    customer_ref: str,
+    now: datetime | None = None,
+    *,
+    record: bool = True,
 ) -> NbaOutcome:
-    """The decision for a customer named by userId, email or id (the API's entry point)."""
+    """The decision for a customer named by userId, email or id (the API's entry point),
+    logged in `nba_decisions` in the caller's transaction unless `record` is False."""
     customer, _ = resolve_customer(session, workspace_id, customer_ref)
     inventory = inventory_of(session, workspace_id)
     now = now or utcnow()
     context = load_context(session, workspace_id, customer.id, inventory, now)
-    return NbaOutcome(customer.id, customer.user_id, context, decide(context, inventory, now))
+    decision = decide(context, inventory, now)
+    if record:
+        record_decision(session, workspace_id, decision)
+    return NbaOutcome(customer.id, customer.user_id, context, decision)

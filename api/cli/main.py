@@ -16,6 +16,7 @@ from api.cli import (
     audit,
     check,
     contact,
+    dashboard,
     data,
     demo,
     experiment,
@@ -96,6 +97,7 @@ app.add_typer(gate.app, name="gate")
 app.add_typer(experiment.app, name="experiment")
 journey_scan.register(journey.app)
 app.add_typer(journey.app, name="journey")
+app.add_typer(dashboard.app, name="dashboard")
 demo.register(app)
 journey_run.register(app)
 serve.register(app)

@@ -1,6 +1,7 @@
 """ORM models, one module per area; import them from here."""
 
 from core.models.actions import ActionInventory, CustomerTouch, RecommendationCacheEntry
+from core.models.analytics import TARGET_METRICS, JourneyTarget, NbaDecision
 from core.models.approvals import (
     APPROVAL_KINDS,
     APPROVAL_STATES,
@@ -79,6 +80,7 @@ __all__ = [
     "ORDER_STATUSES",
     "ROLES",
     "SUPPRESSION_REASONS",
+    "TARGET_METRICS",
     "TASK_STATES",
     "ActionInventory",
     "AppliedPromotion",
@@ -111,12 +113,14 @@ __all__ = [
     "JourneyCursor",
     "JourneyEnrolment",
     "JourneyState",
+    "JourneyTarget",
     "JourneyTask",
     "JourneyVersion",
     "LifecycleRun",
     "LifecycleStage",
     "LifecycleTransition",
     "MessageEvent",
+    "NbaDecision",
     "Order",
     "OrderItem",
     "OrderWatermark",

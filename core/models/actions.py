@@ -33,6 +33,7 @@ class CustomerTouch(Base):
     __tablename__ = "customer_touches"
     __table_args__ = (
         Index("ix_customer_touches_customer", "workspace_id", "customer_id", "occurred_at"),
+        Index("ix_customer_touches_time", "workspace_id", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

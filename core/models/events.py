@@ -39,7 +39,10 @@ class Event(Base):
 
 class EmailEvent(Base):
     __tablename__ = "email_events"
-    __table_args__ = (Index("ix_email_events_customer", "workspace_id", "customer_id", "type"),)
+    __table_args__ = (
+        Index("ix_email_events_customer", "workspace_id", "customer_id", "type"),
+        Index("ix_email_events_time", "workspace_id", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -23,6 +23,7 @@ class Execution(Base):
         Index("ix_executions_customer", "workspace_id", "customer_id", "executed_at"),
         # provider feedback names the message only by the id the provider gave it
         Index("ix_executions_provider_message", "provider_message_id"),
+        Index("ix_executions_time", "workspace_id", "executed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

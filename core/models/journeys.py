@@ -94,6 +94,7 @@ class JourneyTask(Base):
         UniqueConstraint("workspace_id", "idempotency_key", name="uq_journey_tasks_key"),
         Index("ix_journey_tasks_due", "status", "due_at"),
         Index("ix_journey_tasks_enrolment", "enrolment_id"),
+        Index("ix_journey_tasks_updated", "workspace_id", "updated_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
