@@ -3,12 +3,13 @@ one customer's field values read with the same expressions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, literal, not_, or_, select, true
+from sqlalchemy import and_, case, literal, not_, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.expression import ColumnElement, FromClause
 
 from core.errors import InvalidInput
@@ -218,6 +219,63 @@ def segment_query(
             consent_exclusion(channel, include_unsubscribed),
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """One segment's test: its criteria, the channel it is for, whether to keep customers
+    unsubscribed from it; `key` names its members in `audiences_query` (the segment id)."""
+
+    key: str
+    criterion: Criterion
+    channel: str | None = None
+    include_unsubscribed: bool = False
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def audiences_query(
+    workspace_id: str, audiences: Sequence[Audience]
+) -> Select[tuple[str, str]] | CompoundSelect:
+    """One SELECT of (key, customer_id): the members of every audience, the same as
+    `segment_query` gives for each, with the criteria of all of them evaluated in one pass
+    over the workspace's active customers and the sources any of them reads.
+
+    The pass yields one 0/1 column per audience (and one per consent exclusion they share);
+    the members are unpivoted from it, which is materialized once and read once per audience.
+    """
+    if not audiences:
+        raise ValueError("no audiences to evaluate")
+    sources: set[Source] = set()
+    exclusions: dict[str | None, str] = {}  # channel: its column
+    for audience in audiences:
+        check_channel(audience.channel)
+        sources |= {FIELDS[name].source for name in fields_used(audience.criterion)}
+        if not audience.include_unsubscribed:
+            exclusions.setdefault(audience.channel, f"keep{len(exclusions)}")
+    flags = [
+        _flag(criteria_sql(audience.criterion)).label(f"in{i}")
+        for i, audience in enumerate(audiences)
+    ]
+    kept = [
+        _flag(consent_exclusion(channel, False)).label(name) for channel, name in exclusions.items()
+    ]
+    passed = (
+        select(Customer.id.label("customer_id"), *flags, *kept)
+        .select_from(customer_sources(sources))
+        .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
+        .cte("pass")
+        .prefix_with("MATERIALIZED")
+    )
+    members = []
+    for i, audience in enumerate(audiences):
+        test = passed.c[f"in{i}"] == 1
+        if not audience.include_unsubscribed:
+            test = and_(test, passed.c[exclusions[audience.channel]] == 1)
+        members.append(select(literal(audience.key).label("key"), passed.c.customer_id).where(test))
+    return members[0] if len(members) == 1 else union_all(*members)
 
 
 def load_field_values(

@@ -9,6 +9,7 @@ from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, s
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Subquery
 
+from core.batch_settings import use_batch_settings
 from core.clock import utcnow
 from core.models import (
     CustomerFeatures,
@@ -56,6 +57,7 @@ def write_lifecycle(
     """Stage every customer with features, from the stored features, RFM snapshot of the same
     day and propensities. Re-running a day first forgets the transitions from that day on."""
     config = config or LifecycleConfig()
+    use_batch_settings(session)
     history = LifecycleTransition
     session.execute(
         delete(history).where(history.workspace_id == workspace_id, history.entered_on >= as_of)

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from core import workspaces
+from core.batch_settings import use_batch_settings
 from core.clock import utcnow
 from core.db import session_scope
 from core.errors import Conflict
@@ -76,6 +77,7 @@ def write_snapshot(session: Session, workspace_id: str, as_of: date, config: Rfm
     """Replace the workspace's snapshot for the day with a fresh one; the rows written. It
     starts from the previous day's snapshot when no order it counted has changed since
     (`scoring.rfm_plan`), else from all orders; the result is the same."""
+    use_batch_settings(session)
     seq = current_seq(session, workspace_id)  # before reading any order
     base, _ = plan_snapshot(session, workspace_id, as_of, config)
     session.execute(
@@ -103,7 +105,7 @@ def write_snapshot(session: Session, workspace_id: str, as_of: date, config: Rfm
         literal(config.window_days).label("window_days"),
         literal(config.weights_text).label("weights"),
         literal(utcnow(), UTCDateTime()).label("computed_at"),
-    )
+    ).order_by(computed.c.customer_id)  # in key order: SQLite appends to its b-trees
     columns = [
         "workspace_id",
         "as_of",
