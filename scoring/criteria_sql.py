@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import and_, case, literal, not_, or_, select, true, union_all
@@ -54,13 +55,16 @@ _JOIN_ORDER = (
 )
 
 
-def _onclause(source: Source) -> ColumnElement[bool]:
+def _onclause(source: Source, features_day: date | None = None) -> ColumnElement[bool]:
     if source is Source.RFM:
-        return and_(
+        on = and_(
             RfmSnapshot.workspace_id == Customer.workspace_id,
             RfmSnapshot.customer_id == Customer.id,
             RfmSnapshot.as_of == CustomerFeatures.as_of,
         )
+        # The features' day spelled out as well (every feature row of a workspace has it),
+        # so PostgreSQL reads that day's snapshot only, not every day's.
+        return on if features_day is None else and_(on, RfmSnapshot.as_of == features_day)
     if source is Source.LIFECYCLE:
         return and_(
             LifecycleStage.workspace_id == Customer.workspace_id,
@@ -88,8 +92,9 @@ _TABLES: dict[Source, Any] = {
 }
 
 
-def customer_sources(sources: set[Source]) -> FromClause:
-    """Customers left-joined to their features and to the other sources named (one row each)."""
+def customer_sources(sources: set[Source], features_day: date | None = None) -> FromClause:
+    """Customers left-joined to their features and to the other sources named (one row each).
+    features_day: the day of the workspace's features, when the caller knows it."""
     joined = Customer.__table__.outerjoin(
         CustomerFeatures,
         and_(
@@ -99,7 +104,7 @@ def customer_sources(sources: set[Source]) -> FromClause:
     )
     for source in _JOIN_ORDER:
         if source in sources:
-            joined = joined.outerjoin(_TABLES[source], _onclause(source))
+            joined = joined.outerjoin(_TABLES[source], _onclause(source, features_day))
     return joined
 
 
@@ -237,7 +242,7 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def audiences_query(
-    workspace_id: str, audiences: Sequence[Audience]
+    workspace_id: str, audiences: Sequence[Audience], features_day: date | None = None
 ) -> Select[tuple[str, str]] | CompoundSelect:
     """One SELECT of (key, customer_id): the members of every audience, the same as
     `segment_query` gives for each, with the criteria of all of them evaluated in one pass
@@ -245,6 +250,7 @@ def audiences_query(
 
     The pass yields one 0/1 column per audience (and one per consent exclusion they share);
     the members are unpivoted from it, which is materialized once and read once per audience.
+    features_day: the day of the workspace's features (`scoring.segments.require_features`).
     """
     if not audiences:
         raise ValueError("no audiences to evaluate")
@@ -264,7 +270,7 @@ def audiences_query(
     ]
     passed = (
         select(Customer.id.label("customer_id"), *flags, *kept)
-        .select_from(customer_sources(sources))
+        .select_from(customer_sources(sources, features_day))
         .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
         .cte("pass")
         .prefix_with("MATERIALIZED")

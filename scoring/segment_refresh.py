@@ -94,12 +94,16 @@ def _insert_events(
 
 
 def _write_diff(
-    session: Session, workspace_id: str, runs: Sequence[SegmentRun], audiences: Sequence[Audience]
+    session: Session,
+    workspace_id: str,
+    runs: Sequence[SegmentRun],
+    audiences: Sequence[Audience],
+    features_day: date | None,
 ) -> None:
     """Every segment's diff into segment_changes in one statement: the members now (side 1,
     from one pass over the customers) and before (side 2) side by side; a customer found on
     one side only entered (1) or exited (2)."""
-    new = audiences_query(workspace_id, audiences).subquery("new")
+    new = audiences_query(workspace_id, audiences, features_day).subquery("new")
     old = select(SegmentMember.segment_id, SegmentMember.customer_id, literal(2)).where(
         SegmentMember.segment_id.in_([run.segment_id for run in runs])
     )
@@ -214,7 +218,7 @@ def refresh_many(
         Audience(segment.id, criterion, segment.channel, segment.include_unsubscribed)
         for segment, criterion in zip(segments, criteria, strict=True)
     ]
-    _write_diff(session, workspace_id, runs, audiences)
+    _write_diff(session, workspace_id, runs, audiences, as_of)
     analyze_stale(session, ("segment_changes",))
     run_ids = [run.id for run in runs]
     _apply_diff(session, workspace_id, run_ids, now)
