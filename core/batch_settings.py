@@ -9,10 +9,13 @@ off and gets 64 MB for the rest of the caller's transaction only (`SET LOCAL`). 
 128 MiB. That is a setting of the connection, not of the transaction, so it is put back when
 the connection returns to the pool. (Sorting in memory, `temp_store=MEMORY`, was no faster,
 and SQLite refuses to change it inside a transaction that has used temporary storage.)
+`postgres_setting` changes one planner setting around a few statements and puts it back.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, event, text
@@ -56,3 +59,20 @@ def _restore_sqlite_defaults(dbapi_connection: Any, record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA cache_size={int(default)}")
     cursor.close()
+
+
+@contextmanager
+def postgres_setting(session: Session, name: str, value: str) -> Iterator[None]:
+    """A PostgreSQL setting changed for the statements run inside, in the transaction, and
+    put back to what it was after them (nothing on SQLite)."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    before = session.scalar(text("SELECT current_setting(:name)"), {"name": name})
+    session.execute(text("SELECT set_config(:name, :value, true)"), {"name": name, "value": value})
+    try:
+        yield
+    finally:
+        session.execute(
+            text("SELECT set_config(:name, :value, true)"), {"name": name, "value": before}
+        )

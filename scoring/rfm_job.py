@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,7 +10,7 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from core import workspaces
-from core.batch_settings import use_batch_settings
+from core.batch_settings import postgres_setting, use_batch_settings
 from core.clock import utcnow
 from core.db import session_scope
 from core.errors import Conflict
@@ -121,7 +122,12 @@ def write_snapshot(session: Session, workspace_id: str, as_of: date, config: Rfm
         "weights",
         "computed_at",
     ]
-    session.execute(insert(RfmSnapshot).from_select(columns, source))
+    # From all orders: with the batch's work memory PostgreSQL would hash-aggregate a
+    # sequential scan of every order; streaming them in customer order from the covering
+    # index ix_orders_customer_time is a sixth faster (the plan it picks by default).
+    streamed = postgres_setting(session, "enable_hashagg", "off") if base is None else nullcontext()
+    with streamed:
+        session.execute(insert(RfmSnapshot).from_select(columns, source))
     written = (
         session.scalar(
             select(func.count())

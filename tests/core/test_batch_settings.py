@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from core.batch_settings import POSTGRES_WORK_MEM, SQLITE_CACHE_KIB, use_batch_settings
+from core.batch_settings import (
+    POSTGRES_WORK_MEM,
+    SQLITE_CACHE_KIB,
+    postgres_setting,
+    use_batch_settings,
+)
 from core.db import get_engine, session_scope
 from core.settings import Settings
 
@@ -42,3 +47,13 @@ def test_sqlite_gets_a_larger_cache_until_the_connection_goes_back(settings):
         with engine.connect() as connection:
             assert connection.connection.dbapi_connection is used
             assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == before
+
+
+@pytest.mark.postgres
+def test_a_postgres_setting_is_changed_for_the_block_and_put_back(tmp_path, postgres_url):
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    with session_scope(settings) as session:
+        session.execute(text("SET LOCAL enable_hashagg = off"))
+        with postgres_setting(session, "enable_hashagg", "on"):
+            assert session.scalar(text("SHOW enable_hashagg")) == "on"
+        assert session.scalar(text("SHOW enable_hashagg")) == "off"
