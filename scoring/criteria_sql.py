@@ -3,12 +3,14 @@ one customer's field values read with the same expressions."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, literal, not_, or_, select, true
+from sqlalchemy import and_, case, literal, not_, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 from sqlalchemy.sql.expression import ColumnElement, FromClause
 
 from core.errors import InvalidInput
@@ -55,13 +57,16 @@ _JOIN_ORDER = (
 )
 
 
-def _onclause(source: Source) -> ColumnElement[bool]:
+def _onclause(source: Source, features_day: date | None = None) -> ColumnElement[bool]:
     if source is Source.RFM:
-        return and_(
+        on = and_(
             RfmSnapshot.workspace_id == Customer.workspace_id,
             RfmSnapshot.customer_id == Customer.id,
             RfmSnapshot.as_of == CustomerFeatures.as_of,
         )
+        # The features' day spelled out as well (every feature row of a workspace has it),
+        # so PostgreSQL reads that day's snapshot only, not every day's.
+        return on if features_day is None else and_(on, RfmSnapshot.as_of == features_day)
     if source is Source.LIFECYCLE:
         return and_(
             LifecycleStage.workspace_id == Customer.workspace_id,
@@ -89,8 +94,9 @@ _TABLES: dict[Source, Any] = {
 }
 
 
-def customer_sources(sources: set[Source]) -> FromClause:
-    """Customers left-joined to their features and to the other sources named (one row each)."""
+def customer_sources(sources: set[Source], features_day: date | None = None) -> FromClause:
+    """Customers left-joined to their features and to the other sources named (one row each).
+    features_day: the day of the workspace's features, when the caller knows it."""
     joined = Customer.__table__.outerjoin(
         CustomerFeatures,
         and_(
@@ -100,7 +106,7 @@ def customer_sources(sources: set[Source]) -> FromClause:
     )
     for source in _JOIN_ORDER:
         if source in sources:
-            joined = joined.outerjoin(_TABLES[source], _onclause(source))
+            joined = joined.outerjoin(_TABLES[source], _onclause(source, features_day))
     return joined
 
 
@@ -227,6 +233,64 @@ def trait_values(traits: Any) -> dict[str, Any]:
     if not isinstance(traits, Mapping):
         return {}
     return {f"{TRAIT_PREFIX}{name}": value for name, value in traits.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    """One segment's test: its criteria, the channel it is for, whether to keep customers
+    unsubscribed from it; `key` names its members in `audiences_query` (the segment id)."""
+
+    key: str
+    criterion: Criterion
+    channel: str | None = None
+    include_unsubscribed: bool = False
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def audiences_query(
+    workspace_id: str, audiences: Sequence[Audience], features_day: date | None = None
+) -> Select[tuple[str, str]] | CompoundSelect:
+    """One SELECT of (key, customer_id): the members of every audience, the same as
+    `segment_query` gives for each, with the criteria of all of them evaluated in one pass
+    over the workspace's active customers and the sources any of them reads.
+
+    The pass yields one 0/1 column per audience (and one per consent exclusion they share);
+    the members are unpivoted from it, which is materialized once and read once per audience.
+    features_day: the day of the workspace's features (`scoring.segments.require_features`).
+    """
+    if not audiences:
+        raise ValueError("no audiences to evaluate")
+    sources: set[Source] = set()
+    exclusions: dict[str | None, str] = {}  # channel: its column
+    for audience in audiences:
+        check_channel(audience.channel)
+        sources |= {spec_for(name).source for name in fields_used(audience.criterion)}
+        if not audience.include_unsubscribed:
+            exclusions.setdefault(audience.channel, f"keep{len(exclusions)}")
+    flags = [
+        _flag(criteria_sql(audience.criterion)).label(f"in{i}")
+        for i, audience in enumerate(audiences)
+    ]
+    kept = [
+        _flag(consent_exclusion(channel, False)).label(name) for channel, name in exclusions.items()
+    ]
+    passed = (
+        select(Customer.id.label("customer_id"), *flags, *kept)
+        .select_from(customer_sources(sources, features_day))
+        .where(Customer.workspace_id == workspace_id, Customer.merged_into.is_(None))
+        .cte("pass")
+        .prefix_with("MATERIALIZED")
+    )
+    members = []
+    for i, audience in enumerate(audiences):
+        test = passed.c[f"in{i}"] == 1
+        if not audience.include_unsubscribed:
+            test = and_(test, passed.c[exclusions[audience.channel]] == 1)
+        members.append(select(literal(audience.key).label("key"), passed.c.customer_id).where(test))
+    return members[0] if len(members) == 1 else union_all(*members)
 
 
 def load_field_values(

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from core.batch_settings import use_batch_settings
 from core.clock import utcnow
 from core.models import CustomerCategory, CustomerFeatures
 from core.models.base import UTCDateTime
@@ -15,6 +16,7 @@ from scoring.features import category_stats_select, features_select
 
 def write_features(session: Session, workspace_id: str, as_of: date) -> int:
     """Replace the workspace's features with those as of the day; the customers written."""
+    use_batch_settings(session)
     session.execute(delete(CustomerCategory).where(CustomerCategory.workspace_id == workspace_id))
     categories = category_stats_select(workspace_id, as_of).subquery()
     session.execute(

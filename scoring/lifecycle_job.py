@@ -9,6 +9,7 @@ from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, s
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Subquery
 
+from core.batch_settings import use_batch_settings
 from core.clock import utcnow
 from core.models import (
     CustomerFeatures,
@@ -21,6 +22,9 @@ from core.models import (
 from core.sql import dialect_insert
 from core.statistics import analyze_stale
 from scoring.lifecycle import HELD_RULE, STAGES, Inputs, LifecycleConfig, stage_and_rule
+
+# The customer's stored row, carried through the decision to compare with it.
+STORED = ("stored", "stored_stage", "stored_since", "stored_previous_stage", "stored_rule")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,57 +60,39 @@ def write_lifecycle(
     """Stage every customer with features, from the stored features, RFM snapshot of the same
     day and propensities. Re-running a day first forgets the transitions from that day on."""
     config = config or LifecycleConfig()
+    use_batch_settings(session)
     history = LifecycleTransition
     session.execute(
         delete(history).where(history.workspace_id == workspace_id, history.entered_on >= as_of)
     )
-    # The latest history row per customer is a self-join: planned on statistics from before
-    # the previous run wrote 100,000 rows, PostgreSQL nested-looped it (3,000 customers: 1.6 s).
+    # Planned on statistics from before the previous run wrote 100,000 rows, PostgreSQL
+    # nested-looped the history (3,000 customers: 1.6 s).
     analyze_stale(session, ("lifecycle_history", "lifecycle_stages"))
-    latest = (
-        select(history.customer_id, func.max(history.entered_on).label("since"))
-        .where(history.workspace_id == workspace_id)
-        .group_by(history.customer_id)
-        .subquery("latest")
-    )
-    previous = (
-        select(
-            history.customer_id,
-            history.stage,
-            history.previous_stage,
-            history.entered_on,
-        )
-        .join(
-            latest,
-            and_(
-                latest.c.customer_id == history.customer_id,
-                latest.c.since == history.entered_on,
-            ),
-        )
-        .where(history.workspace_id == workspace_id)
-        .subquery("previous")
-    )
+    # The previous stage is the customer's stored one (`current`) where it began before the
+    # day, which is then their latest history row; only for the others (new customers, ones
+    # whose features were gone for a while, stages of forgotten days) is the history read.
+    current = aliased(LifecycleStage, name="current")
+    fallback = _latest_history(workspace_id, as_of)
+    usable = and_(current.customer_id.is_not(None), current.since < literal(as_of))
     candidate, candidate_rule = stage_and_rule(_inputs(), config)
-    keep = and_(
-        previous.c.stage.is_not(None),
-        previous.c.stage != candidate,
-        previous.c.entered_on > literal(as_of - timedelta(days=config.min_stage_days)),
-    )
-    stage = case((keep, previous.c.stage), else_=candidate)
-    changed = case(
-        (previous.c.stage.is_(None), True),
-        (keep, False),
-        else_=previous.c.stage != candidate,
-    )
-    decided = (
+    # The rules and the previous stage evaluated once per customer and kept (MATERIALIZED):
+    # inlined, the decision below and the comparison with the stored row would evaluate
+    # the rules' CASE a handful of times per customer.
+    inputs = (
         select(
             CustomerFeatures.customer_id,
-            stage.label("stage"),
-            case((changed, literal(as_of)), else_=previous.c.entered_on).label("since"),
-            case((changed, previous.c.stage), else_=previous.c.previous_stage).label(
-                "previous_stage"
+            candidate.label("candidate"),
+            candidate_rule.label("candidate_rule"),
+            case((usable, current.stage), else_=fallback.c.stage).label("previous_stage"),
+            case((usable, current.previous_stage), else_=fallback.c.previous_stage).label(
+                "previous_previous"
             ),
-            case((keep, literal(HELD_RULE)), else_=candidate_rule).label("rule"),
+            case((usable, current.since), else_=fallback.c.entered_on).label("previous_since"),
+            current.customer_id.label("stored"),
+            current.stage.label("stored_stage"),
+            current.since.label("stored_since"),
+            current.previous_stage.label("stored_previous_stage"),
+            current.rule.label("stored_rule"),
         )
         .select_from(CustomerFeatures)
         .outerjoin(
@@ -124,10 +110,33 @@ def write_lifecycle(
                 PropensityScore.customer_id == CustomerFeatures.customer_id,
             ),
         )
-        .outerjoin(previous, previous.c.customer_id == CustomerFeatures.customer_id)
+        .outerjoin(
+            current,
+            and_(
+                current.workspace_id == workspace_id,
+                current.customer_id == CustomerFeatures.customer_id,
+            ),
+        )
+        .outerjoin(fallback, fallback.c.customer_id == CustomerFeatures.customer_id)
         .where(CustomerFeatures.workspace_id == workspace_id)
-        .subquery("decided")
+        .cte("inputs")
+        .prefix_with("MATERIALIZED")
     )
+    previous, new = inputs.c.previous_stage, inputs.c.candidate
+    keep = and_(
+        previous.is_not(None),
+        previous != new,
+        inputs.c.previous_since > literal(as_of - timedelta(days=config.min_stage_days)),
+    )
+    changed = case((previous.is_(None), True), (keep, False), else_=previous != new)
+    decided = select(
+        inputs.c.customer_id,
+        case((keep, previous), else_=new).label("stage"),
+        case((changed, literal(as_of)), else_=inputs.c.previous_since).label("since"),
+        case((changed, previous), else_=inputs.c.previous_previous).label("previous_stage"),
+        case((keep, literal(HELD_RULE)), else_=inputs.c.candidate_rule).label("rule"),
+        *(inputs.c[name] for name in STORED),
+    ).subquery("decided")
     _write_changed_stages(session, workspace_id, decided)
     # Changed customers are exactly those whose stage starts today: history is copied from
     # the stages just written, so the rules run once.
@@ -150,10 +159,42 @@ def write_lifecycle(
     return summarize(session, workspace_id, as_of, entered.rowcount)
 
 
+def _latest_history(workspace_id: str, as_of: date) -> Subquery:
+    """The latest history row of each customer whose stored stage cannot stand for it: none
+    stored, or one that began on the day or later (a forgotten day's)."""
+    history = LifecycleTransition
+    stored = aliased(LifecycleStage, name="stored")
+    ranked = (
+        select(
+            history.customer_id,
+            history.stage,
+            history.previous_stage,
+            history.entered_on,
+            func.row_number()
+            .over(partition_by=history.customer_id, order_by=history.entered_on.desc())
+            .label("newest"),
+        )
+        .where(
+            history.workspace_id == workspace_id,
+            ~exists().where(
+                stored.workspace_id == workspace_id,
+                stored.customer_id == history.customer_id,
+                stored.since < literal(as_of),
+            ),
+        )
+        .subquery("ranked")
+    )
+    return (
+        select(ranked.c.customer_id, ranked.c.stage, ranked.c.previous_stage, ranked.c.entered_on)
+        .where(ranked.c.newest == 1)
+        .subquery("fallback")
+    )
+
+
 def _write_changed_stages(session: Session, workspace_id: str, decided: Subquery) -> None:
-    """Make lifecycle_stages equal to decided, writing only the rows that differ: most
-    customers keep their stage from one day to the next, and rewriting all of them was most
-    of the job's time."""
+    """Make lifecycle_stages equal to decided, writing only the rows that differ (decided
+    carries each customer's stored row as `stored*`): most customers keep their stage from
+    one day to the next, and rewriting all of them was most of the job's time."""
     # NOT EXISTS, an anti-join: PostgreSQL ran NOT IN (SELECT ...) as a subplan per row
     session.execute(
         delete(LifecycleStage).where(
@@ -164,13 +205,12 @@ def _write_changed_stages(session: Session, workspace_id: str, decided: Subquery
             ),
         )
     )
-    current = aliased(LifecycleStage, name="current")
     differs = or_(
-        current.customer_id.is_(None),
-        current.stage != decided.c.stage,
-        current.since != decided.c.since,
-        current.rule != decided.c.rule,
-        current.previous_stage.is_distinct_from(decided.c.previous_stage),
+        decided.c.stored.is_(None),
+        decided.c.stored_stage != decided.c.stage,
+        decided.c.stored_since != decided.c.since,
+        decided.c.stored_rule != decided.c.rule,
+        decided.c.stored_previous_stage.is_distinct_from(decided.c.previous_stage),
     )
     columns = ["workspace_id", "customer_id", "stage", "since", "previous_stage", "rule"]
     statement = dialect_insert(session)(LifecycleStage).from_select(
@@ -184,13 +224,6 @@ def _write_changed_stages(session: Session, workspace_id: str, decided: Subquery
             decided.c.rule,
         )
         .select_from(decided)
-        .outerjoin(
-            current,
-            and_(
-                current.workspace_id == workspace_id,
-                current.customer_id == decided.c.customer_id,
-            ),
-        )
         .where(differs),
     )
     session.execute(

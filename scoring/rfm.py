@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Date, and_, case, func, literal, select, union_all
+from sqlalchemy import BigInteger, Date, Integer, and_, case, cast, func, literal, select, union_all
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.selectable import CTE
 
@@ -135,8 +135,11 @@ def _full_stats(workspace_id: str, as_of: date, config: RfmConfig) -> CTE:
         select(
             Order.customer_id,
             func.max(Order.ordered_at).label("last_order"),
-            func.sum(case((in_window, 1), else_=0)).label("frequency"),
-            func.sum(case((in_window, Order.total_cents), else_=0)).label("monetary_cents"),
+            cast(func.sum(case((in_window, 1), else_=0)), Integer).label("frequency"),
+            # PostgreSQL sums bigints as numeric: slower to add and to rank than a bigint
+            cast(func.sum(case((in_window, Order.total_cents), else_=0)), BigInteger).label(
+                "monetary_cents"
+            ),
         )
         .where(Order.workspace_id == workspace_id, completed)
         .group_by(Order.customer_id)
@@ -184,8 +187,8 @@ def _incremental_stats(workspace_id: str, as_of: date, config: RfmConfig, base: 
         select(
             moves.c.customer_id,
             func.max(moves.c.at).label("newest"),
-            func.sum(moves.c.orders).label("orders"),
-            func.sum(moves.c.cents).label("cents"),
+            cast(func.sum(moves.c.orders), Integer).label("orders"),
+            cast(func.sum(moves.c.cents), BigInteger).label("cents"),
         )
         .group_by(moves.c.customer_id)
         .subquery("delta")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date
 
@@ -9,6 +10,7 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from core import workspaces
+from core.batch_settings import postgres_setting, use_batch_settings
 from core.clock import utcnow
 from core.db import session_scope
 from core.errors import Conflict
@@ -76,6 +78,7 @@ def write_snapshot(session: Session, workspace_id: str, as_of: date, config: Rfm
     """Replace the workspace's snapshot for the day with a fresh one; the rows written. It
     starts from the previous day's snapshot when no order it counted has changed since
     (`scoring.rfm_plan`), else from all orders; the result is the same."""
+    use_batch_settings(session)
     seq = current_seq(session, workspace_id)  # before reading any order
     base, _ = plan_snapshot(session, workspace_id, as_of, config)
     session.execute(
@@ -103,7 +106,7 @@ def write_snapshot(session: Session, workspace_id: str, as_of: date, config: Rfm
         literal(config.window_days).label("window_days"),
         literal(config.weights_text).label("weights"),
         literal(utcnow(), UTCDateTime()).label("computed_at"),
-    )
+    ).order_by(computed.c.customer_id)  # in key order: SQLite appends to its b-trees
     columns = [
         "workspace_id",
         "as_of",
@@ -119,7 +122,12 @@ def write_snapshot(session: Session, workspace_id: str, as_of: date, config: Rfm
         "weights",
         "computed_at",
     ]
-    session.execute(insert(RfmSnapshot).from_select(columns, source))
+    # From all orders: with the batch's work memory PostgreSQL would hash-aggregate a
+    # sequential scan of every order; streaming them in customer order from the covering
+    # index ix_orders_customer_time is a sixth faster (the plan it picks by default).
+    streamed = postgres_setting(session, "enable_hashagg", "off") if base is None else nullcontext()
+    with streamed:
+        session.execute(insert(RfmSnapshot).from_select(columns, source))
     written = (
         session.scalar(
             select(func.count())

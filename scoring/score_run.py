@@ -30,7 +30,7 @@ from scoring.propensity_config import PropensityConfig
 from scoring.propensity_job import write_propensities
 from scoring.rfm import RfmConfig
 from scoring.rfm_job import write_snapshot
-from scoring.segment_refresh import RunSummary, refresh
+from scoring.segment_refresh import RunSummary, refresh_many
 from scoring.segments import list_all, unscored_customers
 
 # Written just before the queries that read them: without fresh statistics PostgreSQL plans
@@ -84,12 +84,12 @@ def run_scores(
 
 
 def refresh_all(session: Session, workspace_id: str) -> list[RunSummary]:
-    """Every segment of the workspace, in this transaction; customers without features are
-    counted once for all of them (nothing between the refreshes changes customers)."""
-    unscored = unscored_customers(session, workspace_id)
-    return [
-        refresh(session, segment, unscored=unscored) for segment in list_all(session, workspace_id)
-    ]
+    """Every segment of the workspace, refreshed together in this transaction (one pass over
+    the customers for all of them); customers without features counted once."""
+    segments = list_all(session, workspace_id)
+    if not segments:
+        return []
+    return refresh_many(session, segments, unscored=unscored_customers(session, workspace_id))
 
 
 def run_scores_for(

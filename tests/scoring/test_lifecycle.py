@@ -299,3 +299,56 @@ def test_a_day_writes_only_the_customers_whose_stage_changed(any_db):
         "newcomer": ("consideration", "shopping_without_purchase", next_day),
     }
     assert summary.changed == 2 and run is not None and run.as_of == next_day
+
+
+def _history(session, ws: str, customer_id: str) -> list[tuple[str, str | None, date]]:
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(
+                LifecycleTransition.stage,
+                LifecycleTransition.previous_stage,
+                LifecycleTransition.entered_on,
+            )
+            .where(
+                LifecycleTransition.workspace_id == ws,
+                LifecycleTransition.customer_id == customer_id,
+            )
+            .order_by(LifecycleTransition.entered_on)
+        )
+    ]
+
+
+def test_the_history_stands_in_where_the_stored_stage_cannot(any_db):
+    """The previous stage is the stored one where it began before the day; a customer whose
+    features were gone for a day (no stored stage) and a re-run of an earlier day (a stored
+    stage from a later, forgotten day) are decided from their latest history row instead."""
+    config = LifecycleConfig(min_stage_days=0)
+    quiet = CASES["quiet"][0]  # at_risk
+    steady = CASES["steady"][0]  # retention
+    with session_scope(any_db) as session:
+        ws = workspace_id(session)
+        add_customer(session, ws, "away", DAY, **quiet)
+        add_customer(session, ws, "mover", DAY, **quiet)
+        write_lifecycle(session, ws, DAY, config)
+    with session_scope(any_db) as session:  # away's features are gone for a day
+        session.execute(sql("DELETE FROM customer_features WHERE customer_id = 'away'"))
+        add_customer(session, ws, "mover", DAY + timedelta(days=1), **quiet)
+        write_lifecycle(session, ws, DAY + timedelta(days=1), config)
+        assert "away" not in _stages(session, ws)
+    with session_scope(any_db) as session:  # back, still at risk: no new stage, no move
+        add_customer(session, ws, "away", DAY + timedelta(days=2), **quiet)
+        add_customer(session, ws, "mover", DAY + timedelta(days=8), **steady)
+        summary = write_lifecycle(session, ws, DAY + timedelta(days=8), config)
+        stages = _stages(session, ws)
+        assert stages["away"] == ("at_risk", "no_order_over_risk_days", DAY)
+        assert stages["mover"] == ("retention", "repeat_buyer", DAY + timedelta(days=8))
+        assert summary.changed == 1
+    with session_scope(any_db) as session:  # day 4 again: day 8's move is forgotten
+        add_customer(session, ws, "mover", DAY + timedelta(days=4), **quiet)
+        write_lifecycle(session, ws, DAY + timedelta(days=4), config)
+        assert _stages(session, ws)["mover"] == ("at_risk", "no_order_over_risk_days", DAY)
+        stored = session.get(LifecycleStage, (ws, "mover"))
+        assert stored.previous_stage is None
+        assert _history(session, ws, "mover") == [("at_risk", None, DAY)]
+        assert _history(session, ws, "away") == [("at_risk", None, DAY)]
