@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from api.smtp_sink import free_port
 from core.db import dispose_engines
 from core.settings import Settings, get_settings
 from retrieval.indexes import forget_shared_indexes
@@ -60,12 +60,6 @@ def _isolated_env(
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _postgres_answers(url: str) -> str | None:

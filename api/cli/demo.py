@@ -1,15 +1,17 @@
 """`mcopilot demo`: the main job on the embedded default. Ingest the demo brand, apply its
 brand policy and search it; load demo customers, score them, and show a segment and a next
-best action."""
+best action; simulate a journey, activate it and send its first step to a loopback SMTP sink."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.markup import escape
 
+from api.cli.demo_journey import journey_demo
 from api.cli.output import BarProgress, console
 from core.errors import Conflict
 from core.settings import Settings, get_settings
@@ -93,7 +95,8 @@ def demo(
                 f"[dim]{result.score:.4f} via {'+'.join(result.retrievers)}[/]\n"
                 f"   {escape(snippet)}"
             )
-    _customers_segment_and_nba(settings, workspace, customers)
+    scored = _customers_segment_and_nba(settings, workspace, customers)
+    journey_demo(settings, workspace, scored)
 
 
 def _apply_demo_policy(settings: Settings, workspace: str) -> None:
@@ -119,7 +122,7 @@ def _apply_demo_policy(settings: Settings, workspace: str) -> None:
     )
 
 
-def _customers_segment_and_nba(settings: Settings, workspace: str, customers: int) -> None:
+def _customers_segment_and_nba(settings: Settings, workspace: str, customers: int) -> date:
     """Demo customers (generated once per workspace), scored as of today; the VIP segment and
     the next best action of its first at-risk member, else of its first member."""
     from api.cli.nba import print_outcome
@@ -151,9 +154,10 @@ def _customers_segment_and_nba(settings: Settings, workspace: str, customers: in
             f"{report.rows.get('orders', 0):,} orders in "
             f"{report.generate_seconds + report.load_seconds:.1f} s"
         )
+    scored = utcnow().date()
     with session_scope(settings) as session:
         ensure_seed_segments(session, workspace_id)
-        run = run_scores(session, workspace_id, utcnow().date())
+        run = run_scores(session, workspace_id, scored)
     console.print(
         f"scored {run.customers:,} customers in {sum(run.seconds.values()):.1f} s: "
         + ", ".join(
@@ -175,7 +179,8 @@ def _customers_segment_and_nba(settings: Settings, workspace: str, customers: in
         pick = next((m for m in sample if m.customer.id in churn_risk), None)
         pick = pick or (sample[0] if sample else None)
         if pick is None:
-            return
+            return scored
         outcome = next_best_action(session, workspace_id, pick.customer.id)
     console.rule("next best action")
     print_outcome(outcome, show_blocked=False)
+    return scored

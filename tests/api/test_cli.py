@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -160,6 +161,24 @@ def test_demo_ingests_the_brand_and_answers(cli, demo_env):
     assert "24 unchanged" in result.stdout
     assert "Offers and Discount Rules" in result.stdout
     assert "#chk_" in result.stdout
+    # The journey part: simulated, approved and activated, scanned, first step sent to the
+    # loopback sink through the gate. Quiet hours depend on the wall clock, so some sends may
+    # be deferred; whatever was sent is exactly what the sink received.
+    out = result.stdout
+    assert "JOURNEY SIMULATION — JRN-CHURN-WINBACK-001" in out
+    assert "approved, saved and activated: JRN-CHURN-WINBACK-001" in out
+    enrolled = int(re.search(r"trigger scan: ([\d,]+) enrolled", out).group(1).replace(",", ""))
+    worker = re.search(r"worker: (.*); the local SMTP sink .* received ([\d,]+) messages", out)
+    outcomes = {
+        name: int(n.replace(",", ""))
+        for n, name in re.findall(r"(\d[\d,]*) ([a-z][\w:-]*)", worker[1])
+    }
+    sent = outcomes.get("sent", 0)
+    assert sent == int(worker[2].replace(",", ""))
+    first_steps = sum(n for name, n in outcomes.items() if name.startswith("variant:"))
+    assert enrolled > 0 and first_steps == enrolled
+    assert sent + outcomes.get("deferred:quiet_hours", 0) > 0
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in out or sent == 0
 
 
 def test_real_console_script_exit_code_and_single_stderr_line(tmp_path):
