@@ -121,3 +121,32 @@ def test_readout_errors_name_the_field(cli, acme):  # noqa: F811
         cli("experiment", "readout", "JRN-WINBACK-001", "-w", acme, "--experiment", "nope")
     )
     assert "journey" in one_error_line(cli("experiment", "readout", "JRN-NONE", "-w", acme))
+
+
+def test_adopting_the_winner_stores_the_next_version(cli, acme):  # noqa: F811
+    _load(acme, {("control", False): (400, 40), ("bold", False): (400, 72), ("", True): (90, 6)})
+    refused = cli(
+        "experiment", "adopt", "JRN-WINBACK-001", "-w", acme, "--as", "mia", "--variant", "control"
+    )
+    assert "--variant" in one_error_line(refused) and "'bold' the winner" in refused.stderr
+    stranger = cli(
+        "experiment", "adopt", "JRN-WINBACK-001", "-w", acme, "--as", "eve", "--variant", "bold"
+    )
+    assert "--as" in one_error_line(stranger)  # only members of the workspace act in it
+    adopted = cli(
+        "experiment", "adopt", "JRN-WINBACK-001", "-w", acme, "--as", "mia", "--variant", "bold"
+    )
+    assert adopted.exit_code == 0, adopted.stderr
+    assert "JRN-WINBACK-001 2.2 stored with 'bold' in place of ab" in adopted.stdout
+    from core import workspaces
+    from journeys.journey_store import spec_of
+
+    with session_scope(get_settings()) as session:
+        ws = workspaces.get_or_raise(session, acme)
+        spec = spec_of(session, ws.id, "JRN-WINBACK-001", "2.2")
+    assert spec.start == "b" and [n.id for n in spec.nodes] == ["b"]
+    forced = cli(
+        "experiment", "adopt", "JRN-WINBACK-001", "-w", acme, "--as", "mia", "--variant",
+        "control", "--force",
+    )  # fmt: skip
+    assert forced.exit_code == 2  # 2.2 is stored already: versions are never edited in place
