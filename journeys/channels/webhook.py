@@ -157,8 +157,7 @@ class WebhookAdapter:
             if 200 <= status < 300:
                 return Receipt(
                     provider_id(response, ours),
-                    f"accepted by the {self.channel} provider (HTTP {status}, "
-                    f"attempt {attempt})",
+                    f"accepted by the {self.channel} provider (HTTP {status}, attempt {attempt})",
                 )
             if status >= 500:
                 problem = f"answered HTTP {status}"
