@@ -75,11 +75,12 @@ def claim_keys(
         return {}
     statement = (
         dialect_insert(session)(Execution)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
         .returning(Execution.id, Execution.workspace_id, Execution.idempotency_key)
     )
-    return {(ws, key): id_ for id_, ws, key in session.execute(statement)}
+    # executemany: SQLAlchemy sends the rows as multi-row INSERTs with RETURNING, in few
+    # round trips, from one cached compiled statement
+    return {(ws, key): id_ for id_, ws, key in session.execute(statement, rows)}
 
 
 def held_executions(session: Session, keys: Sequence[Key]) -> dict[Key, Held]:

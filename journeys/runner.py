@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import ApprovalItem, Customer, JourneyEnrolment, JourneyTask
+from core.models import ApprovalItem, Customer, JourneyEnrolment, JourneyState, JourneyTask
 from core.settings import Settings
 from guardrails.contact_state import customer_not_found
 from guardrails.delivery import ChannelAdapter
@@ -44,7 +44,7 @@ from journeys.dispatch import AdapterPool, dispatch_many, fields_of
 from journeys.exits import find_exits, mark_conversions
 from journeys.journey_store import spec_of, state_of
 from journeys.personalize import load_sources, resolve
-from journeys.progress import advance, apply_exit
+from journeys.progress import Move, advance_many, apply_exit
 from journeys.schedule import HOLDOUT_KEY, backup_key
 from journeys.spec import Experiment, Journey, Split, Step
 from journeys.tasks import finish, release
@@ -178,6 +178,8 @@ def _run_round(
 ) -> dict[str, str]:
     enrolments, tasks = _lock(session, task_ids, enrolment_of, config.worker_id)
     outcomes: dict[str, str] = {}
+    moves: list[Move] = []  # where each enrolment goes next, written in bulk at the end
+    states: dict[tuple[str, str], JourneyState | None] = {}
     ready: list[tuple[JourneyTask, JourneyEnrolment, Journey]] = []
     for task_id in task_ids:
         task = tasks.get(task_id)
@@ -185,7 +187,7 @@ def _run_round(
             outcomes[task_id] = "lost_lease"  # another worker took it over, or it was cancelled
             continue
         enrolment = enrolments.get(task.enrolment_id)
-        outcome, journey = _check(session, task, enrolment, config, now)
+        outcome, journey = _check(session, moves, states, task, enrolment, config, now)
         if outcome is not None:
             outcomes[task_id] = outcome
         else:
@@ -201,17 +203,17 @@ def _run_round(
             continue
         node = journey.node(task.node_id)
         if isinstance(node, Split):
-            outcomes[task.id] = _split(session, task, enrolment, journey, node, now)
+            outcomes[task.id] = _split(session, moves, task, enrolment, journey, node, now)
         elif isinstance(node, Experiment):
-            outcomes[task.id] = _experiment(session, task, enrolment, journey, node, now)
+            outcomes[task.id] = _experiment(session, moves, task, enrolment, journey, node, now)
         elif enrolment.assignments.get(HOLDOUT_KEY):
             assert isinstance(node, Step), f"unknown node {task.node_id!r}"
             finish(task, "skipped", now=now, outcome="holdout", detail="holdout: no messages")
-            advance(session, enrolment, journey, node.next, now=now)
+            moves.append((enrolment, journey, node.next))
             outcomes[task.id] = "skipped:holdout"
         else:
             assert isinstance(node, Step), f"unknown node {task.node_id!r}"
-            send = _prepare(session, task, enrolment, journey, node, prepared, now)
+            send = _prepare(session, moves, task, enrolment, journey, node, prepared, now)
             if isinstance(send, str):
                 outcomes[task.id] = send
             else:
@@ -226,13 +228,24 @@ def _run_round(
         )
         for send, result in zip(sends, results, strict=True):
             outcomes[send.task.id] = _settle(
-                session, send.task, send.enrolment, send.journey, send.step, config, now, result
+                session,
+                moves,
+                send.task,
+                send.enrolment,
+                send.journey,
+                send.step,
+                config,
+                now,
+                result,
             )
+    advance_many(session, moves, now=now)
     return outcomes
 
 
 def _check(
     session: Session,
+    moves: list[Move],
+    states: dict[tuple[str, str], JourneyState | None],
     task: JourneyTask,
     enrolment: JourneyEnrolment | None,
     config: RunConfig,
@@ -243,7 +256,10 @@ def _check(
     if enrolment is None or enrolment.status != "active":
         finish(task, "cancelled", now=now, outcome="cancelled", detail="the enrolment ended")
         return "cancelled", None
-    state = state_of(session, task.workspace_id, task.journey_id)
+    key = (task.workspace_id, task.journey_id)
+    if key not in states:  # the identity map holds rows only while referenced: keep them
+        states[key] = state_of(session, *key)
+    state = states[key]
     if state is None or state.state != "active":
         release(task, due_at=task.due_at, now=now, outcome="waiting", detail="journey not running")
         return "paused", None
@@ -260,7 +276,7 @@ def _check(
             node_id=task.node_id,
             attempts=task.attempts,
         )
-        advance(session, enrolment, journey, _next_of(journey, task.node_id), now=now)
+        moves.append((enrolment, journey, _next_of(journey, task.node_id)))
         return "poisoned", None
     return None, journey
 
@@ -343,6 +359,7 @@ class _Prepared:
 
 def _split(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -354,15 +371,16 @@ def _split(
         if branch.when is None or evaluate(parse_criteria(branch.when), values).passed:
             label = branch.label or f"branch {index + 1}"
             finish(task, "done", now=now, outcome=f"branch:{label}"[:40])
-            advance(session, enrolment, journey, branch.next, now=now)
+            moves.append((enrolment, journey, branch.next))
             return f"branch:{label}"
     finish(task, "done", now=now, outcome="no branch", detail="no branch held: the path ends")
-    advance(session, enrolment, journey, None, now=now)
+    moves.append((enrolment, journey, None))
     return "no_branch"
 
 
 def _experiment(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -372,12 +390,13 @@ def _experiment(
     chosen = enrolment.assignments.get(node.id, node.variants[0].id)
     variant = next((v for v in node.variants if v.id == chosen), node.variants[0])
     finish(task, "done", now=now, outcome=f"variant:{variant.id}"[:40])
-    advance(session, enrolment, journey, variant.next, now=now)
+    moves.append((enrolment, journey, variant.next))
     return f"variant:{variant.id}"
 
 
 def _prepare(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -393,7 +412,7 @@ def _prepare(
     item = prepared.items.get((task.workspace_id, asset.ref)) if asset.ref else None
     if item is None:
         return _blocked_approval(
-            session, task, enrolment, journey, step, now, f"no item {asset.ref!r}"
+            session, moves, task, enrolment, journey, step, now, f"no item {asset.ref!r}"
         )
     customer = prepared.customers.get((task.workspace_id, task.customer_id))
     if customer is None:
@@ -413,7 +432,7 @@ def _prepare(
     if missing:
         detail = f"no value for {', '.join(missing)} (no customer, segment or generic value)"
         finish(task, "skipped", now=now, outcome="missing_personalization", detail=detail)
-        advance(session, enrolment, journey, step.next, now=now)
+        moves.append((enrolment, journey, step.next))
         return "skipped:personalization"
     key = backup_key(task.idempotency_key) if backup else task.idempotency_key
     request = ExecutionRequest(
@@ -436,6 +455,7 @@ def _prepare(
 
 def _settle(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -446,10 +466,12 @@ def _settle(
 ) -> str:
     if result.status in ("executed", "duplicate"):
         finish(task, "sent", now=now, outcome=result.status, execution_id=result.execution_id)
-        advance(session, enrolment, journey, step.next, now=now)
+        moves.append((enrolment, journey, step.next))
         return "sent"
     if result.status == "failed":
-        return _failed(session, task, enrolment, journey, step, config, now, result, retryable=True)
+        return _failed(
+            session, moves, task, enrolment, journey, step, config, now, result, retryable=True
+        )
     if result.rule in STOP_RULES:
         release(task, due_at=task.due_at, now=now, outcome="waiting", detail=result.detail[:500])
         return "paused"
@@ -463,16 +485,17 @@ def _settle(
         )
         return f"deferred:{result.rule}"
     if result.rule == APPROVAL_RULE:
-        return _blocked_approval(session, task, enrolment, journey, step, now, result.detail)
+        return _blocked_approval(session, moves, task, enrolment, journey, step, now, result.detail)
     finish(
         task, "skipped", now=now, outcome=f"blocked:{result.rule}"[:40], detail=result.detail[:500]
     )
-    advance(session, enrolment, journey, step.next, now=now)
+    moves.append((enrolment, journey, step.next))
     return f"skipped:{result.rule}"
 
 
 def _blocked_approval(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -491,12 +514,13 @@ def _blocked_approval(
         node_id=step.id,
         detail=detail[:200],
     )
-    advance(session, enrolment, journey, step.next, now=now)
+    moves.append((enrolment, journey, step.next))
     return "blocked:approval"
 
 
 def _failed(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -544,5 +568,5 @@ def _failed(
         channel=channel,
         detail=detail[:200],
     )
-    advance(session, enrolment, journey, step.next, now=now)
+    moves.append((enrolment, journey, step.next))
     return "failed"
