@@ -34,17 +34,17 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.models import ApprovalItem, Customer, JourneyEnrolment, JourneyState, JourneyTask
+from core.models import JourneyEnrolment, JourneyState, JourneyTask
 from core.settings import Settings
 from guardrails.contact_state import customer_not_found
 from guardrails.delivery import ChannelAdapter
 from guardrails.gate import ExecutionRequest, GateResult
 from journeys.alerts import raise_alert
+from journeys.batch_io import Prepared, end_by_exits, lock_batch, rounds_by_enrolment
 from journeys.dispatch import AdapterPool, dispatch_many, fields_of
-from journeys.exits import find_exits, mark_conversions
 from journeys.journey_store import spec_of, state_of
 from journeys.personalize import load_sources, resolve
-from journeys.progress import Move, advance_many, apply_exit
+from journeys.progress import Move, advance_many
 from journeys.schedule import HOLDOUT_KEY, backup_key
 from journeys.spec import Experiment, Journey, Split, Step
 from journeys.tasks import finish, release
@@ -105,7 +105,7 @@ def run_batch(
     pool = AdapterPool(config.settings) if adapters is None else None
     outcomes: dict[str, str] = {}
     try:
-        for round_ in _rounds([t for t in task_ids if t in enrolment_of], enrolment_of):
+        for round_ in rounds_by_enrolment([t for t in task_ids if t in enrolment_of], enrolment_of):
             outcomes.update(
                 _run_round(
                     session,
@@ -120,45 +120,6 @@ def run_batch(
         if pool is not None:
             pool.close()
     return [outcomes.get(task_id, "gone") for task_id in task_ids]
-
-
-def _rounds(task_ids: Sequence[str], enrolment_of: Mapping[str, str]) -> list[list[str]]:
-    rounds: list[list[str]] = []
-    depth: dict[str, int] = {}
-    for task_id in dict.fromkeys(task_ids):
-        level = depth.get(enrolment_of[task_id], -1) + 1
-        depth[enrolment_of[task_id]] = level
-        if level == len(rounds):
-            rounds.append([])
-        rounds[level].append(task_id)
-    return rounds
-
-
-def _lock(
-    session: Session, task_ids: Sequence[str], enrolment_of: Mapping[str, str], worker_id: str
-) -> tuple[dict[str, JourneyEnrolment], dict[str, JourneyTask]]:
-    """Lock the enrolments, then the tasks still claimed by this worker, each in id order
-    (as `end_enrolment` does, enrolment first: an exit or an opt-out waits for a send in
-    flight instead of deadlocking with it)."""
-    enrolments = session.scalars(
-        select(JourneyEnrolment)
-        .where(JourneyEnrolment.id.in_(sorted({enrolment_of[t] for t in task_ids})))
-        .order_by(JourneyEnrolment.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    tasks = session.scalars(
-        select(JourneyTask)
-        .where(
-            JourneyTask.id.in_(sorted(task_ids)),
-            JourneyTask.status == "claimed",
-            JourneyTask.claimed_by == worker_id,
-        )
-        .order_by(JourneyTask.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    return {e.id: e for e in enrolments}, {t.id: t for t in tasks}
 
 
 def _spec(session: Session, config: RunConfig, enrolment: JourneyEnrolment) -> Journey:
@@ -176,7 +137,7 @@ def _run_round(
     adapters: Mapping[str, ChannelAdapter] | None,
     now: datetime,
 ) -> dict[str, str]:
-    enrolments, tasks = _lock(session, task_ids, enrolment_of, config.worker_id)
+    enrolments, tasks = lock_batch(session, task_ids, enrolment_of, config.worker_id)
     outcomes: dict[str, str] = {}
     moves: list[Move] = []  # where each enrolment goes next, written in bulk at the end
     states: dict[tuple[str, str], JourneyState | None] = {}
@@ -193,9 +154,9 @@ def _run_round(
         else:
             assert enrolment is not None and journey is not None
             ready.append((task, enrolment, journey))
-    exited = _exits(session, [(e, j) for _, e, j in ready], now)
+    exited = end_by_exits(session, [(e, j) for _, e, j in ready], now)
     sends: list[_Send] = []
-    prepared = _Prepared.load(session, ready, now)
+    prepared = Prepared.load(session, ready, now)
     for task, enrolment, journey in ready:
         if enrolment.id in exited:
             finish(task, "cancelled", now=now, outcome="exit", detail="an exit held")
@@ -286,77 +247,6 @@ def _next_of(journey: Journey, node_id: str) -> str | None:
     return node.next if isinstance(node, Step) else None
 
 
-def _exits(
-    session: Session, ready: Sequence[tuple[JourneyEnrolment, Journey]], now: datetime
-) -> set[str]:
-    """Mark conversions, then end the enrolments an exit holds for; the ids that ended. One
-    query per journey version (and per exit), not per task."""
-    groups: dict[tuple[str, str, str], list[JourneyEnrolment]] = {}
-    specs: dict[tuple[str, str, str], Journey] = {}
-    for enrolment, journey in ready:
-        key = (enrolment.workspace_id, journey.id, enrolment.version)
-        groups.setdefault(key, []).append(enrolment)
-        specs[key] = journey
-    ended: set[str] = set()
-    for key, members in groups.items():
-        workspace_id, _, version = key
-        journey = specs[key]
-        ids = [e.id for e in members]
-        if mark_conversions(session, workspace_id, journey, version, now, enrolment_ids=ids):
-            for enrolment in members:
-                session.refresh(enrolment)
-        if not journey.exits:
-            continue
-        hits = find_exits(session, workspace_id, journey, version, now, enrolment_ids=ids)
-        for hit in hits:
-            if apply_exit(session, hit, journey, now=now):
-                ended.add(hit.enrolment_id)
-    return ended
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """What the round's sends need, read once: the approved items and the customers."""
-
-    items: dict[tuple[str, str], ApprovalItem]
-    customers: dict[tuple[str, str], Customer]
-
-    @classmethod
-    def load(
-        cls,
-        session: Session,
-        ready: Sequence[tuple[JourneyTask, JourneyEnrolment, Journey]],
-        now: datetime,
-    ) -> _Prepared:
-        refs: dict[str, set[str]] = {}
-        people: dict[str, set[str]] = {}
-        for task, _, journey in ready:
-            node = journey.node(task.node_id)
-            if not isinstance(node, Step):
-                continue
-            for asset in (node.asset, node.backup_asset):
-                if asset is not None and asset.ref:
-                    refs.setdefault(task.workspace_id, set()).add(asset.ref)
-            people.setdefault(task.workspace_id, set()).add(task.customer_id)
-        items: dict[tuple[str, str], ApprovalItem] = {}
-        for workspace_id, ids in refs.items():
-            for item in session.scalars(
-                select(ApprovalItem).where(
-                    ApprovalItem.workspace_id == workspace_id, ApprovalItem.id.in_(sorted(ids))
-                )
-            ):
-                items[(workspace_id, item.id)] = item
-        customers: dict[tuple[str, str], Customer] = {}
-        for workspace_id, ids in people.items():
-            for customer in session.scalars(
-                select(Customer).where(
-                    Customer.workspace_id == workspace_id, Customer.id.in_(sorted(ids))
-                )
-            ):
-                customers[(workspace_id, customer.id)] = customer
-        return cls(items, customers)
-
-
 def _split(
     session: Session,
     moves: list[Move],
@@ -401,7 +291,7 @@ def _prepare(
     enrolment: JourneyEnrolment,
     journey: Journey,
     step: Step,
-    prepared: _Prepared,
+    prepared: Prepared,
     now: datetime,
 ) -> _Send | str:
     """The gate request for the step, or the outcome when it cannot go out (no approved item,
