@@ -37,10 +37,10 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    """Start the server on a free loopback port; the inbox and the port."""
-    inbox = Inbox()
-    port = free_port()
+def smtp_server(inbox: Inbox | None = None, port: int | None = None) -> Iterator[tuple[Inbox, int]]:
+    """Start the server on a loopback port (a free one by default); the inbox and the port."""
+    inbox = inbox if inbox is not None else Inbox()
+    port = port or free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

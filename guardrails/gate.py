@@ -1,40 +1,60 @@
 """The execution gate: the one way an action reaches a customer, checked, executed once, audited.
 
-In one transaction (the caller's) and in this order: claim the idempotency key (a unique
-constraint, so a second attempt cannot pass, whatever the timing; on PostgreSQL it waits
-for the first to end), the kill switch, the
-approval of exactly this content, consent, suppression, caps, quiet hours and cooldowns
-(`contact_decision`), then the channel adapter, then the touch, the outbox row and the audit
-record. A refused or failed attempt gives the key back and leaves only its audit record.
+In one transaction (the caller's) and, for every request, in this order: claim the idempotency
+key (a unique constraint, so a second attempt cannot pass, whatever the timing; on PostgreSQL it
+waits for the first to end), the kill switch, the approval of exactly this content, consent,
+suppression, caps, quiet hours and cooldowns (`contact_decision`), then the channel adapter,
+then the touch, the outbox row and the audit record. A refused or failed attempt gives the key
+back and leaves only its audit record.
+
+`execute_many` runs a batch with the same checks and set-based reads: every key claimed in one
+INSERT, the customers locked in id order, their states read in one query per workspace, each
+distinct approved item checked once (share-locked), the contact policy read once per workspace.
+The requests are then decided one after another in Python, each seeing the touches of the ones
+before it (so two messages to one customer in a batch count against the caps as they would one
+by one), and delivered; the writes follow in bulk, and the audit records are appended last, in
+request order, in one `append_many` per workspace, so the chain head is locked for
+milliseconds, not for the batch. A key that appears twice in a batch goes in a later round, so
+the result is the one running the requests one by one gives. `execute` is a batch of one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.contact_rules import Touch
 from core.errors import InvalidInput
-from core.ids import content_hash, new_id
-from core.models import CHANNELS, CustomerTouch, Execution, GateControl, OutboxMessage
+from core.ids import content_hash
+from core.models import CHANNELS, GateControl
 from core.settings import Settings
-from core.sql import dialect_insert
 from guardrails.approvals import is_approved
-from guardrails.audit.service import append
-from guardrails.contact import ContactAction, ContactDecision, contact_decision
-from guardrails.contact_state import load_customer_state, lock_customer, lookback_of
+from guardrails.audit.entry import Entry, build_entry
+from guardrails.audit.service import append_many
+from guardrails.contact import ContactAction, ContactDecision, CustomerState, contact_decision
+from guardrails.contact_policy import ContactPolicy
+from guardrails.contact_state import load_customer_states, lock_customers, lookback_of
 from guardrails.contact_store import policy_of
 from guardrails.delivery import ChannelAdapter, Delivery, DeliveryFailed
+from guardrails.gate_store import (
+    Held,
+    Key,
+    Sent,
+    claim_keys,
+    held_executions,
+    key_of,
+    record_sends,
+    release_keys,
+)
 
 Status = Literal["executed", "blocked", "duplicate", "failed"]
 GATE = "gate"
 MAX_KEY = 200
-SENT_TOPIC = "message.sent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +123,17 @@ def first_refusal(
     return None
 
 
-def validate_request(request: ExecutionRequest, adapter: ChannelAdapter) -> None:
+def validate_request(request: ExecutionRequest, adapter: ChannelAdapter | None) -> None:
     """Refuse a malformed request before anything is claimed."""
     if request.channel not in CHANNELS:
         raise InvalidInput(
             f"unknown channel {request.channel!r}",
             field="channel",
             fix=f"use one of {', '.join(CHANNELS)}",
+        )
+    if adapter is None:
+        raise InvalidInput(
+            f"no adapter for {request.channel}", field="channel", fix="pass the channel's adapter"
         )
     if adapter.channel != request.channel:
         raise InvalidInput(
@@ -136,42 +160,8 @@ def paused_reason(session: Session, workspace_id: str, settings: Settings) -> st
     return None
 
 
-def _claim(session: Session, request: ExecutionRequest, digest: str, now: datetime) -> str | None:
-    """Insert the execution row; None when the key is already held (the database decides)."""
-    insert = dialect_insert(session)
-    statement = (
-        insert(Execution)
-        .values(
-            id=new_id("exe"),
-            workspace_id=request.workspace_id,
-            idempotency_key=request.idempotency_key,
-            customer_id=request.customer_id,
-            channel=request.channel,
-            action_id=request.action_id,
-            trigger_id=request.trigger_id,
-            approval_item_id=request.approval_item_id,
-            content_hash=digest,
-            actor=request.actor,
-            executed_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
-        .returning(Execution.id)
-    )
-    return session.execute(statement).scalar_one_or_none()
-
-
-def _audit(
-    session: Session,
-    request: ExecutionRequest,
-    digest: str,
-    settings: Settings,
-    *,
-    decision: str,
-    result: dict[str, Any],
-) -> int:
-    record = append(
-        session,
-        request.workspace_id,
+def _entry(request: ExecutionRequest, digest: str, decision: str, result: dict[str, Any]) -> Entry:
+    return build_entry(
         actor=request.actor,
         action=f"{GATE}.{request.channel}",
         inputs={
@@ -189,24 +179,243 @@ def _audit(
         output_hash=digest,
         decision=decision,
         result=result,
-        settings=settings,
     )
-    return int(record.seq)
 
 
-def _release(session: Session, execution_id: str) -> None:
-    """Give the key back: the attempt did not execute, so a later one may. (A DELETE, not a
-    savepoint: on SQLite releasing a savepoint that opened the transaction commits it.)"""
-    session.execute(delete(Execution).where(Execution.id == execution_id))
+@dataclass
+class _Facts:
+    """What the batch read once: kill switch and policy per workspace, approvals per distinct
+    (workspace, item, content hash), the customers' states (updated as sends go out)."""
+
+    paused: dict[str, str | None] = field(default_factory=dict)
+    approved: dict[tuple[str, str, str], bool] = field(default_factory=dict)
+    policies: dict[str, ContactPolicy] = field(default_factory=dict)
+    states: dict[tuple[str, str], CustomerState] = field(default_factory=dict)
 
 
-def _existing(session: Session, request: ExecutionRequest) -> Execution | None:
-    return session.scalars(
-        select(Execution).where(
-            Execution.workspace_id == request.workspace_id,
-            Execution.idempotency_key == request.idempotency_key,
+def _read_facts(
+    session: Session,
+    live: Sequence[tuple[ExecutionRequest, str]],
+    settings: Settings,
+    now: datetime,
+) -> _Facts:
+    """Lock the customers (per workspace in id order), then read everything the decisions
+    need, in the gate's order: kill switch, approvals (share-locked), policy, contact state."""
+    facts = _Facts()
+    by_workspace: dict[str, set[str]] = {}
+    for request, _ in live:
+        by_workspace.setdefault(request.workspace_id, set()).add(request.customer_id)
+    timezones = {
+        ws: lock_customers(session, ws, customers) for ws, customers in sorted(by_workspace.items())
+    }
+    for ws in sorted(by_workspace):
+        facts.paused[ws] = paused_reason(session, ws, settings)
+    for ws, item_id, digest in sorted(
+        {
+            (r.workspace_id, r.approval_item_id, d)
+            for r, d in live
+            if facts.paused[r.workspace_id] is None
+        }
+    ):
+        facts.approved[(ws, item_id, digest)] = is_approved(
+            session, workspace_id=ws, item_id=item_id, content_hash=digest, now=now, lock=True
         )
-    ).one_or_none()
+    contacted: dict[str, set[str]] = {}
+    for request, digest in live:
+        if facts.approved.get((request.workspace_id, request.approval_item_id, digest)):
+            contacted.setdefault(request.workspace_id, set()).add(request.customer_id)
+    for ws, customers in sorted(contacted.items()):
+        policy = facts.policies[ws] = policy_of(session, ws)
+        states = load_customer_states(
+            session,
+            ws,
+            {c: timezones[ws][c] for c in customers},
+            now,
+            lookback=lookback_of(policy),
+        )
+        facts.states.update({(ws, c): state for c, state in states.items()})
+    return facts
+
+
+def _refusal(
+    request: ExecutionRequest, digest: str, facts: _Facts, now: datetime
+) -> Refusal | None:
+    """The gate's checks for one request on what the batch read (pure)."""
+    ws = request.workspace_id
+    paused = facts.paused[ws]
+    approved = paused is None and facts.approved[(ws, request.approval_item_id, digest)]
+    contact = None
+    if paused is None and approved:
+        contact = contact_decision(
+            facts.states[(ws, request.customer_id)],
+            request.channel,
+            request.trigger_id,
+            ContactAction(request.action_id, request.high_value),
+            facts.policies[ws],
+            now,
+        )
+    return first_refusal(paused=paused, approved=approved, contact=contact)
+
+
+def _touched(state: CustomerState, request: ExecutionRequest, now: datetime) -> CustomerState:
+    """The state after this send: what the next request to the customer in the batch sees."""
+    touch = Touch(
+        request.channel,
+        request.action_id,
+        now,
+        trigger_id=request.trigger_id,
+        high_value=request.high_value,
+    )
+    return replace(state, touches=(*state.touches, touch))
+
+
+def _duplicate(held: Held | None) -> GateResult:
+    detail = (
+        f"already executed as {held.id} at {held.executed_at.isoformat()}"
+        if held is not None
+        else "another attempt with this key is in progress"
+    )
+    return GateResult(
+        "duplicate",
+        "idempotency",
+        detail,
+        held.id if held else None,
+        None,
+        held.provider_message_id if held else None,
+    )
+
+
+def _delivery(request: ExecutionRequest) -> Delivery:
+    return Delivery(
+        workspace_id=request.workspace_id,
+        customer_id=request.customer_id,
+        channel=request.channel,
+        recipient=request.recipient,
+        content=request.content,
+        idempotency_key=request.idempotency_key,
+        headers=request.headers,
+        variables=request.variables,
+    )
+
+
+def _round(
+    session: Session,
+    requests: Sequence[ExecutionRequest],
+    adapters: Mapping[str, ChannelAdapter],
+    settings: Settings,
+    now: datetime,
+) -> list[GateResult]:
+    """One batch whose keys are all distinct: claim, read, decide and deliver in order, write."""
+    digests = [content_hash(dict(r.content)) for r in requests]
+    claimed = claim_keys(session, requests, digests, now)
+    held = held_executions(session, [key_of(r) for r in requests if key_of(r) not in claimed])
+    live = [(r, d) for r, d in zip(requests, digests, strict=True) if key_of(r) in claimed]
+    facts = _read_facts(session, live, settings, now)
+    results: list[GateResult] = []
+    entries: list[tuple[str, Entry]] = []
+    released: list[str] = []
+    sent: list[Sent] = []
+    for request, digest in zip(requests, digests, strict=True):
+        key: Key = key_of(request)
+        execution_id = claimed.get(key)
+        if execution_id is None:
+            result = _duplicate(held.get(key))
+            outcome: dict[str, Any] = {"detail": result.detail}
+        elif (refusal := _refusal(request, digest, facts, now)) is not None:
+            released.append(execution_id)
+            outcome = {"rule": refusal.rule, "detail": refusal.detail}
+            if refusal.retry_at is not None:
+                outcome["retry_at"] = refusal.retry_at.isoformat()
+            result = GateResult("blocked", refusal.rule, refusal.detail, None, refusal.retry_at)
+        else:
+            try:
+                receipt = adapters[request.channel].deliver(_delivery(request))
+            except DeliveryFailed as exc:
+                released.append(execution_id)
+                outcome = {"rule": "channel", "detail": str(exc), "retryable": exc.retryable}
+                result = GateResult(
+                    "failed", "channel", str(exc), None, None, None, retryable=exc.retryable
+                )
+            else:
+                sent.append(Sent(request, execution_id, digest, receipt.provider_message_id))
+                state_key = (request.workspace_id, request.customer_id)
+                facts.states[state_key] = _touched(facts.states[state_key], request, now)
+                outcome = {
+                    "execution_id": execution_id,
+                    "provider_message_id": receipt.provider_message_id,
+                    "detail": receipt.detail,
+                }
+                result = GateResult(
+                    "executed",
+                    "allowed",
+                    receipt.detail,
+                    execution_id,
+                    None,
+                    receipt.provider_message_id,
+                )
+        decision = "executed" if result.status == "executed" else result.status
+        entries.append((request.workspace_id, _entry(request, digest, decision, outcome)))
+        results.append(result)
+    release_keys(session, released)
+    record_sends(session, sent, now)
+    return _with_audit(session, results, entries, settings)
+
+
+def _with_audit(
+    session: Session,
+    results: list[GateResult],
+    entries: list[tuple[str, Entry]],
+    settings: Settings,
+) -> list[GateResult]:
+    """Append the batch's records, per workspace (in id order) in request order; the results
+    with their records' seqs."""
+    positions: dict[str, list[int]] = {}
+    for index, (ws, _) in enumerate(entries):
+        positions.setdefault(ws, []).append(index)
+    seqs: dict[int, int] = {}
+    for ws, indexes in sorted(positions.items()):
+        records = append_many(session, ws, [entries[i][1] for i in indexes], settings=settings)
+        seqs.update({i: int(record.seq) for i, record in zip(indexes, records, strict=True)})
+    return [replace(result, audit_seq=seqs[i]) for i, result in enumerate(results)]
+
+
+def _rounds(requests: Sequence[ExecutionRequest]) -> list[list[int]]:
+    """The requests' positions in rounds in which no key repeats (first occurrences first)."""
+    rounds: list[list[int]] = []
+    seen: dict[Key, int] = {}
+    for index, request in enumerate(requests):
+        depth = seen.get(key_of(request), -1) + 1
+        seen[key_of(request)] = depth
+        if depth == len(rounds):
+            rounds.append([])
+        rounds[depth].append(index)
+    return rounds
+
+
+def execute_many(
+    session: Session,
+    requests: Sequence[ExecutionRequest],
+    adapters: Mapping[str, ChannelAdapter],
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+) -> list[GateResult]:
+    """Run each request through every check and, only if all pass, its channel's adapter
+    (`adapters[channel]`); the results in request order. Never commits: the caller commits the
+    claims, touches, outbox rows and audit records together (a crash before the commit leaves
+    none of them, though the messages delivered before it went out: a retry sends them with
+    the same idempotency key, for the receiver to drop)."""
+    for request in requests:
+        validate_request(request, adapters.get(request.channel))
+    now = now or utcnow()
+    results: list[GateResult | None] = [None] * len(requests)
+    for positions in _rounds(requests):
+        batch = [requests[i] for i in positions]
+        for index, result in zip(
+            positions, _round(session, batch, adapters, settings, now), strict=True
+        ):
+            results[index] = result
+    return [result for result in results if result is not None]
 
 
 def execute(
@@ -218,138 +427,10 @@ def execute(
     now: datetime | None = None,
 ) -> GateResult:
     """Run the action through every check and, only if all pass, the adapter; never commits
-    (the caller commits the claim, touch, outbox row and audit record together)."""
+    (the caller commits the claim, touch, outbox row and audit record together). A batch of
+    one: `execute_many`."""
     validate_request(request, adapter)
-    now = now or utcnow()
-    digest = content_hash(dict(request.content))
-    execution_id = _claim(session, request, digest, now)
-    if execution_id is None:
-        held = _existing(session, request)
-        detail = (
-            f"already executed as {held.id} at {held.executed_at.isoformat()}"
-            if held is not None
-            else "another attempt with this key is in progress"
-        )
-        seq = _audit(
-            session, request, digest, settings, decision="duplicate", result={"detail": detail}
-        )
-        return GateResult(
-            "duplicate",
-            "idempotency",
-            detail,
-            held.id if held else None,
-            None,
-            held.provider_message_id if held else None,
-            seq,
-        )
-
-    lock_customer(session, request.workspace_id, request.customer_id)
-    paused = paused_reason(session, request.workspace_id, settings)
-    approved = paused is None and is_approved(
-        session,
-        workspace_id=request.workspace_id,
-        item_id=request.approval_item_id,
-        content_hash=digest,
-        now=now,
-        lock=True,
+    (result,) = execute_many(
+        session, [request], {request.channel: adapter}, settings=settings, now=now
     )
-    contact = None
-    if paused is None and approved:
-        policy = policy_of(session, request.workspace_id)
-        state = load_customer_state(
-            session,
-            request.workspace_id,
-            request.customer_id,
-            now,
-            lookback=lookback_of(policy),
-        )
-        contact = contact_decision(
-            state,
-            request.channel,
-            request.trigger_id,
-            ContactAction(request.action_id, request.high_value),
-            policy,
-            now,
-        )
-    refusal = first_refusal(paused=paused, approved=approved, contact=contact)
-    if refusal is not None:
-        _release(session, execution_id)
-        result = {"rule": refusal.rule, "detail": refusal.detail}
-        if refusal.retry_at is not None:
-            result["retry_at"] = refusal.retry_at.isoformat()
-        seq = _audit(session, request, digest, settings, decision="blocked", result=result)
-        return GateResult(
-            "blocked", refusal.rule, refusal.detail, None, refusal.retry_at, None, seq
-        )
-
-    delivery = Delivery(
-        workspace_id=request.workspace_id,
-        customer_id=request.customer_id,
-        channel=request.channel,
-        recipient=request.recipient,
-        content=request.content,
-        idempotency_key=request.idempotency_key,
-        headers=request.headers,
-        variables=request.variables,
-    )
-    try:
-        receipt = adapter.deliver(delivery)
-    except DeliveryFailed as exc:
-        _release(session, execution_id)
-        result = {"rule": "channel", "detail": str(exc), "retryable": exc.retryable}
-        seq = _audit(session, request, digest, settings, decision="failed", result=result)
-        return GateResult(
-            "failed", "channel", str(exc), None, None, None, seq, retryable=exc.retryable
-        )
-
-    session.execute(
-        update(Execution)
-        .where(Execution.id == execution_id)
-        .values(provider_message_id=receipt.provider_message_id)
-    )
-    session.add(
-        CustomerTouch(
-            workspace_id=request.workspace_id,
-            customer_id=request.customer_id,
-            channel=request.channel,
-            action_id=request.action_id,
-            action_type=request.action_type,
-            trigger_id=request.trigger_id,
-            high_value=request.high_value,
-            occurred_at=now,
-        )
-    )
-    session.add(
-        OutboxMessage(
-            workspace_id=request.workspace_id,
-            topic=SENT_TOPIC,
-            key=request.idempotency_key,
-            payload={
-                "execution_id": execution_id,
-                "customer_id": request.customer_id,
-                "channel": request.channel,
-                "action_id": request.action_id,
-                "trigger_id": request.trigger_id,
-                "approval_item_id": request.approval_item_id,
-                "content_hash": digest,
-                "provider_message_id": receipt.provider_message_id,
-            },
-            created_at=now,
-        )
-    )
-    session.flush()
-    seq = _audit(
-        session,
-        request,
-        digest,
-        settings,
-        decision="executed",
-        result={
-            "execution_id": execution_id,
-            "provider_message_id": receipt.provider_message_id,
-            "detail": receipt.detail,
-        },
-    )
-    return GateResult(
-        "executed", "allowed", receipt.detail, execution_id, None, receipt.provider_message_id, seq
-    )
+    return result

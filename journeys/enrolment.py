@@ -13,6 +13,7 @@ its waiting tasks in the same transaction. Neither commits: the caller owns the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -58,36 +59,53 @@ def schedule_node(
     reached_at: datetime,
 ) -> None:
     """Insert the due task of `node_id` for the enrolment (a no-op if it exists already)."""
-    node = journey.node(node_id)
-    if node is None:
-        raise InvalidInput(
-            f"journey {journey.id!r} has no node {node_id!r}", field="next", fix="validate it"
+    schedule_nodes(session, [(enrolment, journey, node_id)], reached_at=reached_at)
+
+
+def schedule_nodes(
+    session: Session,
+    moves: Sequence[tuple[JourneyEnrolment, Journey, str]],
+    *,
+    reached_at: datetime,
+) -> None:
+    """`schedule_node` for many enrolments in one INSERT ... ON CONFLICT DO NOTHING."""
+    rows = []
+    for enrolment, journey, node_id in moves:
+        node = journey.node(node_id)
+        if node is None:
+            raise InvalidInput(
+                f"journey {journey.id!r} has no node {node_id!r}", field="next", fix="validate it"
+            )
+        rows.append(
+            {
+                "id": new_id("jt"),
+                "workspace_id": enrolment.workspace_id,
+                "enrolment_id": enrolment.id,
+                "journey_id": enrolment.journey_id,
+                "customer_id": enrolment.customer_id,
+                "node_id": node_id,
+                "channel": getattr(node, "channel", None),
+                "idempotency_key": step_key(
+                    enrolment.workspace_id, enrolment.journey_id, enrolment.id, node_id
+                ),
+                "due_at": due_at(node, entered_at=enrolment.entered_at, reached_at=reached_at),
+                "status": "pending",
+                "attempts": 0,
+                "failures": 0,
+                "updated_at": reached_at,
+            }
         )
-    channel = getattr(node, "channel", None)
-    values = {
-        "id": new_id("jt"),
-        "workspace_id": enrolment.workspace_id,
-        "enrolment_id": enrolment.id,
-        "journey_id": enrolment.journey_id,
-        "customer_id": enrolment.customer_id,
-        "node_id": node_id,
-        "channel": channel,
-        "idempotency_key": step_key(
-            enrolment.workspace_id, enrolment.journey_id, enrolment.id, node_id
-        ),
-        "due_at": due_at(node, entered_at=enrolment.entered_at, reached_at=reached_at),
-        "status": "pending",
-        "attempts": 0,
-        "failures": 0,
-        "updated_at": reached_at,
-    }
+    if not rows:
+        return
     insert = dialect_insert(session)
     session.execute(
-        insert(JourneyTask)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "idempotency_key"])
+        insert(JourneyTask).on_conflict_do_nothing(
+            index_elements=["workspace_id", "idempotency_key"]
+        ),
+        rows,
     )
-    enrolment.node_id = node_id
+    for enrolment, _, node_id in moves:
+        enrolment.node_id = node_id
 
 
 def enrol(
@@ -161,9 +179,15 @@ def enrol(
 
 def cancel_waiting_tasks(session: Session, enrolment_id: str, *, reason: str, at: datetime) -> int:
     """Cancel the enrolment's tasks that have not run; the number cancelled."""
+    return _cancel_waiting(session, [enrolment_id], reason=reason, at=at)
+
+
+def _cancel_waiting(
+    session: Session, enrolment_ids: Sequence[str], *, reason: str, at: datetime
+) -> int:
     result = session.execute(
         update(JourneyTask)
-        .where(JourneyTask.enrolment_id == enrolment_id, JourneyTask.status.in_(WAITING))
+        .where(JourneyTask.enrolment_id.in_(list(enrolment_ids)), JourneyTask.status.in_(WAITING))
         .values(
             status="cancelled",
             outcome="cancelled",
@@ -186,16 +210,39 @@ def end_enrolment(
     at: datetime,
 ) -> bool:
     """End an active enrolment and cancel its waiting tasks; False if it had ended already."""
+    return bool(
+        end_enrolments(
+            session, [enrolment_id], status=status, exit_id=exit_id, reason=reason, at=at
+        )
+    )
+
+
+def end_enrolments(
+    session: Session,
+    enrolment_ids: Sequence[str],
+    *,
+    status: str,
+    exit_id: str | None = None,
+    reason: str = "",
+    at: datetime,
+) -> list[str]:
+    """`end_enrolment` for many, in two statements; the ids that were active and ended."""
     if status not in END_STATES:
         raise InvalidInput(
             f"unknown end state {status!r}", field="status", fix=f"use {', '.join(END_STATES)}"
         )
-    ended = session.execute(
-        update(JourneyEnrolment)
-        .where(JourneyEnrolment.id == enrolment_id, JourneyEnrolment.status == "active")
-        .values(status=status, ended_at=at, exit_id=exit_id, exit_reason=reason or None)
+    if not enrolment_ids:
+        return []
+    ended = list(
+        session.scalars(
+            update(JourneyEnrolment)
+            .where(
+                JourneyEnrolment.id.in_(list(enrolment_ids)), JourneyEnrolment.status == "active"
+            )
+            .values(status=status, ended_at=at, exit_id=exit_id, exit_reason=reason or None)
+            .returning(JourneyEnrolment.id)
+        )
     )
-    if not ended.rowcount:  # type: ignore[attr-defined]
-        return False
-    cancel_waiting_tasks(session, enrolment_id, reason=f"enrolment {status}: {reason}", at=at)
-    return True
+    if ended:
+        _cancel_waiting(session, ended, reason=f"enrolment {status}: {reason}", at=at)
+    return ended

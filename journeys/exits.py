@@ -12,6 +12,7 @@ exit holds.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,7 +83,11 @@ def _condition(workspace_id: str, exit_: Exit, now: datetime) -> Any:
 
 
 def _active(
-    workspace_id: str, journey: Journey, version: str, enrolment_id: str | None
+    workspace_id: str,
+    journey: Journey,
+    version: str,
+    enrolment_id: str | None,
+    enrolment_ids: Collection[str] | None = None,
 ) -> Select[Any]:
     query = select(JourneyEnrolment.id, JourneyEnrolment.customer_id).where(
         JourneyEnrolment.workspace_id == workspace_id,
@@ -92,6 +97,8 @@ def _active(
     )
     if enrolment_id is not None:
         query = query.where(JourneyEnrolment.id == enrolment_id)
+    if enrolment_ids is not None:
+        query = query.where(JourneyEnrolment.id.in_(sorted(enrolment_ids)))
     return query
 
 
@@ -103,13 +110,14 @@ def find_exits(
     now: datetime,
     *,
     enrolment_id: str | None = None,
+    enrolment_ids: Collection[str] | None = None,
 ) -> list[ExitHit]:
-    """Every active enrolment of the journey version (or the one named) for which an exit
-    holds, with the first exit (in the journey's order) that does."""
+    """Every active enrolment of the journey version (or the one or ones named) for which an
+    exit holds, with the first exit (in the journey's order) that does."""
     hits: list[ExitHit] = []
     seen: set[str] = set()
     for exit_ in journey.exits:
-        query = _active(workspace_id, journey, version, enrolment_id).where(
+        query = _active(workspace_id, journey, version, enrolment_id, enrolment_ids).where(
             _condition(workspace_id, exit_, now)
         )
         for found_id, customer_id in session.execute(query):
@@ -144,14 +152,15 @@ def mark_conversions(
     now: datetime,
     *,
     enrolment_id: str | None = None,
+    enrolment_ids: Collection[str] | None = None,
 ) -> int:
-    """Set converted_at on enrolments whose goal happened within `within_days` of entry;
-    the number marked."""
+    """Set converted_at on enrolments (all active ones of the version, or the one or ones
+    named) whose goal happened within `within_days` of entry; the number marked."""
     column, condition = _goal_time(journey.goal)
     first = (
         select(func.min(column)).where(condition, column <= now).correlate(JourneyEnrolment)
     ).scalar_subquery()
-    query = _active(workspace_id, journey, version, enrolment_id).where(
+    query = _active(workspace_id, journey, version, enrolment_id, enrolment_ids).where(
         JourneyEnrolment.converted_at.is_(None)
     )
     rows = session.execute(

@@ -74,23 +74,41 @@ def load_sources(
     customer_id: str,
     fields: Iterable[PersonalizationField],
     now: datetime,
+    *,
+    customer: Customer | None = None,
 ) -> tuple[dict[str, Any], dict[str, float | None]]:
     """The customer's value of each field's source, and its age in days where known (traits
-    and profile fields: since the profile was last updated; computed fields: not known)."""
+    and profile fields: since the profile was last updated; computed fields: not known).
+    A caller that loaded the customer already (a batch) passes it in."""
+    fields = list(fields)
     sources = {spec.source for spec in fields}
     if not sources:
         return {}, {}
-    customer = session.scalars(
-        select(Customer).where(Customer.workspace_id == workspace_id, Customer.id == customer_id)
-    ).one_or_none()
+    if customer is None:
+        customer = session.scalars(
+            select(Customer).where(
+                Customer.workspace_id == workspace_id, Customer.id == customer_id
+            )
+        ).one_or_none()
     if customer is None:
         return {}, {}
+    computed = [source for source in sources if source in FIELDS]
+    field_values = load_field_values(session, workspace_id, customer_id) if computed else None
+    return sources_of(customer, field_values, sources, now)
+
+
+def sources_of(
+    customer: Customer,
+    field_values: Mapping[str, Any] | None,
+    sources: Iterable[str],
+    now: datetime,
+) -> tuple[dict[str, Any], dict[str, float | None]]:
+    """Each source's value from the loaded customer (and its computed field values), with
+    its age in days where known."""
     age = (now - customer.updated_at).total_seconds() / 86400 if customer.updated_at else None
     values: dict[str, Any] = {}
     ages: dict[str, float | None] = {}
     traits = customer.traits or {}
-    computed = [source for source in sources if source in FIELDS]
-    field_values = load_field_values(session, workspace_id, customer_id) if computed else None
     for source in sources:
         if source.startswith(TRAIT_PREFIX):
             values[source], ages[source] = traits.get(source[len(TRAIT_PREFIX) :]), age

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from core.models import JourneyEnrolment
-from journeys.enrolment import end_enrolment, enrol, schedule_node
+from journeys.enrolment import end_enrolment, end_enrolments, enrol, schedule_nodes
 from journeys.exits import ExitHit
 from journeys.spec import Journey
 
@@ -24,11 +25,23 @@ def advance(
 ) -> None:
     """Schedule the next node, or end the path: converted when the goal happened, else
     completed."""
-    if next_id is not None:
-        schedule_node(session, enrolment, journey, next_id, reached_at=now)
-        return
-    status = "converted" if enrolment.converted_at is not None else "completed"
-    end_enrolment(session, enrolment.id, status=status, reason="end of the journey", at=now)
+    advance_many(session, [(enrolment, journey, next_id)], now=now)
+
+
+Move = tuple[JourneyEnrolment, Journey, str | None]
+
+
+def advance_many(session: Session, moves: Sequence[Move], *, now: datetime) -> None:
+    """`advance` for many enrolments (each at most once): the next tasks in one INSERT, the
+    ended paths in one UPDATE per end state."""
+    schedule_nodes(session, [(e, j, n) for e, j, n in moves if n is not None], reached_at=now)
+    ending: dict[str, list[str]] = {}
+    for enrolment, _, next_id in moves:
+        if next_id is None:
+            status = "converted" if enrolment.converted_at is not None else "completed"
+            ending.setdefault(status, []).append(enrolment.id)
+    for status, ids in sorted(ending.items()):
+        end_enrolments(session, ids, status=status, reason="end of the journey", at=now)
 
 
 def apply_exit(session: Session, hit: ExitHit, journey: Journey, *, now: datetime) -> bool:

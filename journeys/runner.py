@@ -1,8 +1,13 @@
-"""Run one claimed task: exits first, then the node (send, split, experiment), then the next.
+"""Run claimed tasks: exits first, then the node (send, split, experiment), then the next.
 
-Everything for one task happens in ONE transaction, the caller's: the gate's execution row,
-touch, outbox row and audit record, this task's new state and the next node's task. So the
-database never shows a send without its task closed, nor a task closed without its send.
+A batch of tasks runs in ONE transaction, the caller's: the gate's execution rows, touches,
+outbox rows and audit records, the tasks' new states and the next nodes' tasks. So the database
+never shows a send without its task closed, nor a task closed without its send. The batch reads
+set-based (enrolments and tasks locked in one statement each, conversions and exits per journey
+version, the approved items and the customers once) and its sends go through the gate in one
+`dispatch_many`. A crash before the commit undoes the whole batch: the messages it delivered
+are sent again by the retry, with the same Message-ID / Idempotency-Key, for the receiver to
+drop (at most a batch of repeats per crash).
 
 What a send's outcome does to the task:
 - executed (or the gate's duplicate: an earlier attempt committed it) -> sent, next node;
@@ -22,24 +27,24 @@ waits for a send in flight instead of deadlocking with it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import ConfigurationError
-from core.models import ApprovalItem, JourneyEnrolment, JourneyTask
+from core.models import JourneyEnrolment, JourneyState, JourneyTask
 from core.settings import Settings
+from guardrails.contact_state import customer_not_found
 from guardrails.delivery import ChannelAdapter
 from guardrails.gate import ExecutionRequest, GateResult
 from journeys.alerts import raise_alert
-from journeys.dispatch import dispatch, variables_of
-from journeys.exits import find_exits, mark_conversions
+from journeys.batch_io import Prepared, end_by_exits, lock_batch, rounds_by_enrolment
+from journeys.dispatch import AdapterPool, dispatch_many, fields_of
 from journeys.journey_store import spec_of, state_of
 from journeys.personalize import load_sources, resolve
-from journeys.progress import advance, apply_exit
+from journeys.progress import Move, advance_many
 from journeys.schedule import HOLDOUT_KEY, backup_key
 from journeys.spec import Experiment, Journey, Split, Step
 from journeys.tasks import finish, release
@@ -62,39 +67,164 @@ class RunConfig:
     worker_id: str
     retry_delay: timedelta = timedelta(seconds=60)
     adapters: Mapping[str, ChannelAdapter] | None = None
+    #: Parsed journey versions, by (workspace, journey, version): versions are never edited.
+    specs: dict[tuple[str, str, str], Journey] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Send:
+    """A step about to go out: its task, where it stands and the request for the gate."""
+
+    task: JourneyTask
+    enrolment: JourneyEnrolment
+    journey: Journey
+    step: Step
+    request: ExecutionRequest
 
 
 def run_task(session: Session, task_id: str, config: RunConfig, *, now: datetime) -> str:
-    """Run the claimed task; what happened (`sent`, `skipped:holdout`, `lost_lease`...)."""
-    head = session.get(JourneyTask, task_id)
-    if head is None:
-        return "gone"
-    enrolment = session.scalars(
-        select(JourneyEnrolment)
-        .where(JourneyEnrolment.id == head.enrolment_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    task = session.scalars(
-        select(JourneyTask)
-        .where(
-            JourneyTask.id == task_id,
-            JourneyTask.status == "claimed",
-            JourneyTask.claimed_by == config.worker_id,
+    """Run the claimed task; what happened (`sent`, `skipped:holdout`, `lost_lease`...). A
+    batch of one."""
+    return run_batch(session, [task_id], config, now=now)[0]
+
+
+def run_batch(
+    session: Session, task_ids: Sequence[str], config: RunConfig, *, now: datetime
+) -> list[str]:
+    """Run the claimed tasks in the caller's one transaction, their sends through the gate in
+    one `dispatch_many`; what happened to each, in order. Two tasks of one enrolment go in
+    successive rounds, so each sees what the one before it did."""
+    enrolment_of = dict(
+        session.execute(
+            select(JourneyTask.id, JourneyTask.enrolment_id).where(
+                JourneyTask.id.in_(sorted(set(task_ids)))
+            )
+        ).all()
+    )
+    adapters = config.adapters
+    pool = AdapterPool(config.settings) if adapters is None else None
+    outcomes: dict[str, str] = {}
+    try:
+        for round_ in rounds_by_enrolment([t for t in task_ids if t in enrolment_of], enrolment_of):
+            outcomes.update(
+                _run_round(
+                    session,
+                    round_,
+                    enrolment_of,
+                    config,
+                    pool if pool is not None else adapters,
+                    now,
+                )
+            )
+    finally:
+        if pool is not None:
+            pool.close()
+    return [outcomes.get(task_id, "gone") for task_id in task_ids]
+
+
+def _spec(session: Session, config: RunConfig, enrolment: JourneyEnrolment) -> Journey:
+    key = (enrolment.workspace_id, enrolment.journey_id, enrolment.version)
+    if key not in config.specs:
+        config.specs[key] = spec_of(session, *key)
+    return config.specs[key]
+
+
+def _run_round(
+    session: Session,
+    task_ids: Sequence[str],
+    enrolment_of: Mapping[str, str],
+    config: RunConfig,
+    adapters: Mapping[str, ChannelAdapter] | None,
+    now: datetime,
+) -> dict[str, str]:
+    enrolments, tasks = lock_batch(session, task_ids, enrolment_of, config.worker_id)
+    outcomes: dict[str, str] = {}
+    moves: list[Move] = []  # where each enrolment goes next, written in bulk at the end
+    states: dict[tuple[str, str], JourneyState | None] = {}
+    ready: list[tuple[JourneyTask, JourneyEnrolment, Journey]] = []
+    for task_id in task_ids:
+        task = tasks.get(task_id)
+        if task is None:
+            outcomes[task_id] = "lost_lease"  # another worker took it over, or it was cancelled
+            continue
+        enrolment = enrolments.get(task.enrolment_id)
+        outcome, journey = _check(session, moves, states, task, enrolment, config, now)
+        if outcome is not None:
+            outcomes[task_id] = outcome
+        else:
+            assert enrolment is not None and journey is not None
+            ready.append((task, enrolment, journey))
+    exited = end_by_exits(session, [(e, j) for _, e, j in ready], now)
+    sends: list[_Send] = []
+    prepared = Prepared.load(session, ready, now)
+    for task, enrolment, journey in ready:
+        if enrolment.id in exited:
+            finish(task, "cancelled", now=now, outcome="exit", detail="an exit held")
+            outcomes[task.id] = "exited"
+            continue
+        node = journey.node(task.node_id)
+        if isinstance(node, Split):
+            outcomes[task.id] = _split(session, moves, task, enrolment, journey, node, now)
+        elif isinstance(node, Experiment):
+            outcomes[task.id] = _experiment(session, moves, task, enrolment, journey, node, now)
+        elif enrolment.assignments.get(HOLDOUT_KEY):
+            assert isinstance(node, Step), f"unknown node {task.node_id!r}"
+            finish(task, "skipped", now=now, outcome="holdout", detail="holdout: no messages")
+            moves.append((enrolment, journey, node.next))
+            outcomes[task.id] = "skipped:holdout"
+        else:
+            assert isinstance(node, Step), f"unknown node {task.node_id!r}"
+            send = _prepare(session, moves, task, enrolment, journey, node, prepared, now)
+            if isinstance(send, str):
+                outcomes[task.id] = send
+            else:
+                sends.append(send)
+    if sends:
+        results = dispatch_many(
+            session,
+            [send.request for send in sends],
+            settings=config.settings,
+            adapters=adapters if adapters is not None else {},
+            now=now,
         )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
-    if task is None:
-        return "lost_lease"  # another worker took it over, or it was cancelled meanwhile
+        for send, result in zip(sends, results, strict=True):
+            outcomes[send.task.id] = _settle(
+                session,
+                moves,
+                send.task,
+                send.enrolment,
+                send.journey,
+                send.step,
+                config,
+                now,
+                result,
+            )
+    advance_many(session, moves, now=now)
+    return outcomes
+
+
+def _check(
+    session: Session,
+    moves: list[Move],
+    states: dict[tuple[str, str], JourneyState | None],
+    task: JourneyTask,
+    enrolment: JourneyEnrolment | None,
+    config: RunConfig,
+    now: datetime,
+) -> tuple[str | None, Journey | None]:
+    """The outcome of a task that stops before its node runs (ended enrolment, journey not
+    running, poisoned), else None and the journey."""
     if enrolment is None or enrolment.status != "active":
         finish(task, "cancelled", now=now, outcome="cancelled", detail="the enrolment ended")
-        return "cancelled"
-    state = state_of(session, task.workspace_id, task.journey_id)
+        return "cancelled", None
+    key = (task.workspace_id, task.journey_id)
+    if key not in states:  # the identity map holds rows only while referenced: keep them
+        states[key] = state_of(session, *key)
+    state = states[key]
     if state is None or state.state != "active":
         release(task, due_at=task.due_at, now=now, outcome="waiting", detail="journey not running")
-        return "paused"
-    journey = spec_of(session, task.workspace_id, task.journey_id, enrolment.version)
+        return "paused", None
+    journey = _spec(session, config, enrolment)
     if task.attempts > MAX_ATTEMPTS:
         finish(task, "failed", now=now, outcome="poisoned", detail="claimed too many times")
         raise_alert(
@@ -107,22 +237,9 @@ def run_task(session: Session, task_id: str, config: RunConfig, *, now: datetime
             node_id=task.node_id,
             attempts=task.attempts,
         )
-        advance(session, enrolment, journey, _next_of(journey, task.node_id), now=now)
-        return "poisoned"
-    if _exited(session, enrolment, journey, now):
-        finish(task, "cancelled", now=now, outcome="exit", detail="an exit held")
-        return "exited"
-    node = journey.node(task.node_id)
-    if isinstance(node, Split):
-        return _split(session, task, enrolment, journey, node, now)
-    if isinstance(node, Experiment):
-        return _experiment(session, task, enrolment, journey, node, now)
-    assert isinstance(node, Step), f"unknown node {task.node_id!r}"
-    if enrolment.assignments.get(HOLDOUT_KEY):
-        finish(task, "skipped", now=now, outcome="holdout", detail="holdout: no messages")
-        advance(session, enrolment, journey, node.next, now=now)
-        return "skipped:holdout"
-    return _send(session, task, enrolment, journey, node, config, now)
+        moves.append((enrolment, journey, _next_of(journey, task.node_id)))
+        return "poisoned", None
+    return None, journey
 
 
 def _next_of(journey: Journey, node_id: str) -> str | None:
@@ -130,22 +247,9 @@ def _next_of(journey: Journey, node_id: str) -> str | None:
     return node.next if isinstance(node, Step) else None
 
 
-def _exited(session: Session, enrolment: JourneyEnrolment, journey: Journey, now: datetime) -> bool:
-    """Mark a conversion, then end the enrolment if an exit holds; True when it ended."""
-    if mark_conversions(
-        session, enrolment.workspace_id, journey, enrolment.version, now, enrolment_id=enrolment.id
-    ):
-        session.refresh(enrolment)
-    if not journey.exits:
-        return False
-    hits = find_exits(
-        session, enrolment.workspace_id, journey, enrolment.version, now, enrolment_id=enrolment.id
-    )
-    return bool(hits) and apply_exit(session, hits[0], journey, now=now)
-
-
 def _split(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -157,15 +261,16 @@ def _split(
         if branch.when is None or evaluate(parse_criteria(branch.when), values).passed:
             label = branch.label or f"branch {index + 1}"
             finish(task, "done", now=now, outcome=f"branch:{label}"[:40])
-            advance(session, enrolment, journey, branch.next, now=now)
+            moves.append((enrolment, journey, branch.next))
             return f"branch:{label}"
     finish(task, "done", now=now, outcome="no branch", detail="no branch held: the path ends")
-    advance(session, enrolment, journey, None, now=now)
+    moves.append((enrolment, journey, None))
     return "no_branch"
 
 
 def _experiment(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -175,41 +280,41 @@ def _experiment(
     chosen = enrolment.assignments.get(node.id, node.variants[0].id)
     variant = next((v for v in node.variants if v.id == chosen), node.variants[0])
     finish(task, "done", now=now, outcome=f"variant:{variant.id}"[:40])
-    advance(session, enrolment, journey, variant.next, now=now)
+    moves.append((enrolment, journey, variant.next))
     return f"variant:{variant.id}"
 
 
-def _send(
+def _prepare(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
     step: Step,
-    config: RunConfig,
+    prepared: Prepared,
     now: datetime,
-) -> str:
+) -> _Send | str:
+    """The gate request for the step, or the outcome when it cannot go out (no approved item,
+    a template variable with no value)."""
     backup = task.channel != step.channel
     asset = step.backup_asset if backup and step.backup_asset else step.asset
     channel = task.channel or step.channel
-    item = (
-        session.scalars(
-            select(ApprovalItem).where(
-                ApprovalItem.workspace_id == task.workspace_id, ApprovalItem.id == asset.ref
-            )
-        ).one_or_none()
-        if asset.ref
-        else None
-    )
+    item = prepared.items.get((task.workspace_id, asset.ref)) if asset.ref else None
     if item is None:
         return _blocked_approval(
-            session, task, enrolment, journey, step, now, f"no item {asset.ref!r}"
+            session, moves, task, enrolment, journey, step, now, f"no item {asset.ref!r}"
         )
+    customer = prepared.customers.get((task.workspace_id, task.customer_id))
+    if customer is None:
+        raise customer_not_found(task.customer_id)
     fields = journey.personalization.fields
-    values, ages = load_sources(session, task.workspace_id, task.customer_id, fields, now)
+    values, ages = load_sources(
+        session, task.workspace_id, task.customer_id, fields, now, customer=customer
+    )
     resolution = resolve(fields, values, ages)
     needed = template_variables(item.content)
     declared_missing = {name for name, how in resolution.how.items() if how == "missing"}
-    available = set(variables_of(session, task.workspace_id, task.customer_id)) - declared_missing
+    available = set(fields_of(customer)) - declared_missing
     missing = sorted(
         needed - BUILT_IN_VARIABLES - set(resolution.variables) - available
         | (needed & declared_missing)
@@ -217,7 +322,7 @@ def _send(
     if missing:
         detail = f"no value for {', '.join(missing)} (no customer, segment or generic value)"
         finish(task, "skipped", now=now, outcome="missing_personalization", detail=detail)
-        advance(session, enrolment, journey, step.next, now=now)
+        moves.append((enrolment, journey, step.next))
         return "skipped:personalization"
     key = backup_key(task.idempotency_key) if backup else task.idempotency_key
     request = ExecutionRequest(
@@ -235,19 +340,12 @@ def _send(
         high_value=step.high_value,
         variables=resolution.variables,
     )
-    try:
-        adapter = (config.adapters or {}).get(channel)
-        result = dispatch(session, request, settings=config.settings, now=now, adapter=adapter)
-    except ConfigurationError as exc:
-        result = GateResult("failed", "channel", str(exc))
-        return _failed(
-            session, task, enrolment, journey, step, config, now, result, retryable=False
-        )
-    return _settle(session, task, enrolment, journey, step, config, now, result)
+    return _Send(task, enrolment, journey, step, request)
 
 
 def _settle(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -258,10 +356,12 @@ def _settle(
 ) -> str:
     if result.status in ("executed", "duplicate"):
         finish(task, "sent", now=now, outcome=result.status, execution_id=result.execution_id)
-        advance(session, enrolment, journey, step.next, now=now)
+        moves.append((enrolment, journey, step.next))
         return "sent"
     if result.status == "failed":
-        return _failed(session, task, enrolment, journey, step, config, now, result, retryable=True)
+        return _failed(
+            session, moves, task, enrolment, journey, step, config, now, result, retryable=True
+        )
     if result.rule in STOP_RULES:
         release(task, due_at=task.due_at, now=now, outcome="waiting", detail=result.detail[:500])
         return "paused"
@@ -275,16 +375,17 @@ def _settle(
         )
         return f"deferred:{result.rule}"
     if result.rule == APPROVAL_RULE:
-        return _blocked_approval(session, task, enrolment, journey, step, now, result.detail)
+        return _blocked_approval(session, moves, task, enrolment, journey, step, now, result.detail)
     finish(
         task, "skipped", now=now, outcome=f"blocked:{result.rule}"[:40], detail=result.detail[:500]
     )
-    advance(session, enrolment, journey, step.next, now=now)
+    moves.append((enrolment, journey, step.next))
     return f"skipped:{result.rule}"
 
 
 def _blocked_approval(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -303,12 +404,13 @@ def _blocked_approval(
         node_id=step.id,
         detail=detail[:200],
     )
-    advance(session, enrolment, journey, step.next, now=now)
+    moves.append((enrolment, journey, step.next))
     return "blocked:approval"
 
 
 def _failed(
     session: Session,
+    moves: list[Move],
     task: JourneyTask,
     enrolment: JourneyEnrolment,
     journey: Journey,
@@ -356,5 +458,5 @@ def _failed(
         channel=channel,
         detail=detail[:200],
     )
-    advance(session, enrolment, journey, step.next, now=now)
+    moves.append((enrolment, journey, step.next))
     return "failed"

@@ -55,20 +55,26 @@ def _strings(content: Any, path: str, escape: bool) -> list[tuple[str, str, bool
     return []
 
 
+@lru_cache(maxsize=1024)
+def _names(source: str) -> frozenset[str]:
+    """The names one template string reads (parsed once per distinct string)."""
+    return frozenset(meta.find_undeclared_variables(_ENVIRONMENTS[False].parse(source)))
+
+
 def template_variables(content: Any) -> set[str]:
     """The names the content's templates read (for the journey validator to check against the
     fields a customer has); InvalidInput naming the field when a template does not parse."""
     names: set[str] = set()
     for path, source, _ in _strings(content, "", False):
         try:
-            parsed = _ENVIRONMENTS[False].parse(source)
+            found = _names(source)
         except TemplateSyntaxError as exc:
             raise InvalidInput(
                 f"is not a valid template: {exc.message} (line {exc.lineno})",
                 field=path or "content",
                 fix="close every {{ }} and {% %}, or remove stray braces",
             ) from None
-        names |= meta.find_undeclared_variables(parsed)
+        names |= found
     return names
 
 

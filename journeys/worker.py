@@ -1,20 +1,28 @@
-"""The journey worker: sweep, claim due tasks, run each in its own transaction; repeat.
+"""The journey worker: sweep, claim due tasks, run the batch in one transaction; repeat.
 
-Crash safety. A claim is committed before any task runs, under a lease; each task then runs in
-one transaction with its send (see `journeys.runner`). A worker killed at any point leaves
-either a committed task (sent once, recorded once) or a rolled-back one whose lease runs out
-and which another worker (or the restarted one) claims again. The database holds the send at
-most once: the gate's unique idempotency key. The provider may get a message twice only when
-the worker died after the provider accepted it and before the commit; the retry carries the
-same idempotency key (email: the same Message-ID; webhooks: the same Idempotency-Key header),
-so a provider that dedupes by it delivers it once: at-least-once delivery, exactly-once at the
-receiver. The task row is the outbox between the decision and the delivery: the enrolment's
+Crash safety. A claim is committed before any task runs, under a lease; the claimed batch then
+runs in one transaction with its sends (see `journeys.runner`). A worker killed at any point
+leaves either a committed batch (each send once, recorded once) or a rolled-back one whose
+lease runs out and which another worker (or the restarted one) claims again. The database holds
+each send at most once: the gate's unique idempotency key. The provider may get a message twice
+only when the worker died after the provider accepted it and before the commit: the retry sends
+the batch's messages again with the same idempotency keys (email: the same Message-ID;
+webhooks: the same Idempotency-Key header), so a provider that dedupes by them delivers each
+once: at-least-once delivery, exactly-once at the receiver, at most one batch of repeats per
+crash. The task row is the outbox between the decision and the delivery: the enrolment's
 decision to send is committed as a due task before any delivery is tried.
+
+A batch that raises (a bug, a lost connection, a deadlock the database broke) is rolled back
+and its tasks are run again one by one, each in its own transaction, so one bad task cannot
+hold up the others; a task that fails alone is given back for `retry_delay`.
+
+The worker keeps its channel adapters open (one SMTP connection, one HTTP client per channel)
+from its first send until it stops.
 
 PostgreSQL: any number of workers (`FOR UPDATE SKIP LOCKED`). SQLite: run one worker; a second
 would only wait on SQLite's single write lock.
 
-SIGTERM or SIGINT: the current task finishes and commits, then the loop ends.
+SIGTERM or SIGINT: the current batch finishes and commits, then the loop ends.
 """
 
 from __future__ import annotations
@@ -38,7 +46,8 @@ from core.ids import new_id
 from core.models import JourneyState, JourneyTask
 from core.settings import Settings
 from guardrails.delivery import ChannelAdapter
-from journeys.runner import RunConfig, run_task
+from journeys.dispatch import AdapterPool
+from journeys.runner import RunConfig, run_batch, run_task
 from journeys.sweep import sweep
 from journeys.tasks import claim_due, release
 
@@ -72,13 +81,27 @@ class Worker:
     )
     _last_sweep: datetime | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
+    _pool: AdapterPool | None = None
+    _config: RunConfig | None = None
 
     @property
     def config(self) -> RunConfig:
-        return RunConfig(self.settings, self.worker_id, self.retry_delay, self.adapters)
+        """The run configuration, made once: its adapters and parsed journeys live as long as
+        the worker."""
+        if self._config is None:
+            adapters = self.adapters
+            if adapters is None:
+                adapters = self._pool = AdapterPool(self.settings)
+            self._config = RunConfig(self.settings, self.worker_id, self.retry_delay, adapters)
+        return self._config
 
     def stop(self) -> None:
         self._stop.set()
+
+    def close(self) -> None:
+        """Close the adapters the worker opened (SMTP QUIT, HTTP clients)."""
+        if self._pool is not None:
+            self._pool.close()
 
     def _workspaces(self) -> list[str]:
         if self.workspace_id is not None:
@@ -116,11 +139,17 @@ class Worker:
                 workspace_id=self.workspace_id,
             )
         report.claimed = len(ids)
-        for task_id in ids:
-            if self._stop.is_set():
+        if self._stop.is_set():
+            for task_id in ids:
                 self._give_back(task_id)
-                continue
-            report.outcomes[self._run(task_id, report)] += 1
+            return report
+        try:
+            with session_scope(self.settings) as session:
+                outcomes = run_batch(session, ids, self.config, now=self.clock())
+        except Exception:
+            logger.exception("a batch of %d failed; its tasks run one by one", len(ids))
+            outcomes = [self._run(task_id, report) for task_id in ids]
+        report.outcomes.update(outcomes)
         return report
 
     def _run(self, task_id: str, report: LoopReport) -> str:
@@ -154,14 +183,17 @@ class Worker:
 
     def run(self, *, once: bool = False) -> LoopReport:
         """Loop until stopped (or one round with `once`); the last round's report."""
-        while True:
-            report = self.run_once()
-            if once or self._stop.is_set():
-                return report
-            if not report.claimed:
-                self._stop.wait(self.poll_s)
-                if self._stop.is_set():
+        try:
+            while True:
+                report = self.run_once()
+                if once or self._stop.is_set():
                     return report
+                if not report.claimed:
+                    self._stop.wait(self.poll_s)
+                    if self._stop.is_set():
+                        return report
+        finally:
+            self.close()
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop the loop after the task in hand."""
@@ -173,14 +205,17 @@ def wait_until_idle(worker: Worker, *, timeout_s: float) -> LoopReport:
     """Run rounds until one claims nothing (tests and the demo); the summed report."""
     total = LoopReport()
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        report = worker.run_once()
-        total.claimed += report.claimed
-        total.outcomes.update(report.outcomes)
-        total.removed += report.removed
-        total.exited += report.exited
-        total.converted += report.converted
-        total.errors += report.errors
-        if not report.claimed:
-            break
+    try:
+        while time.monotonic() < deadline:
+            report = worker.run_once()
+            total.claimed += report.claimed
+            total.outcomes.update(report.outcomes)
+            total.removed += report.removed
+            total.exited += report.exited
+            total.converted += report.converted
+            total.errors += report.errors
+            if not report.claimed:
+                break
+    finally:
+        worker.close()
     return total

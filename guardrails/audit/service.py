@@ -1,8 +1,9 @@
-"""The audit log's database edge: append a record (never commits), list, stream and verify."""
+"""The audit log's database edge: append a record or a run of them (never commits), list,
+stream and verify."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,7 @@ from guardrails.audit.chain import (
     record_hash,
     signed_anchor,
 )
-from guardrails.audit.entry import build_entry
+from guardrails.audit.entry import Entry, build_entry
 from guardrails.audit.key import audit_key
 
 STREAM_BATCH = 1000
@@ -38,10 +39,22 @@ def _key(key: bytes | None, settings: Settings | None) -> bytes:
 def _lock_head(session: Session, workspace_id: str, key: bytes) -> AuditHead:
     """The workspace's chain head, created at genesis if new, locked until the caller commits.
 
-    PostgreSQL: INSERT ... ON CONFLICT DO NOTHING then SELECT ... FOR UPDATE, so concurrent
-    writers queue on the row. SQLite: the INSERT takes the database's write lock first, which
-    serializes writers for the rest of the transaction.
+    PostgreSQL: SELECT ... FOR UPDATE (for a new chain, INSERT ... ON CONFLICT DO NOTHING
+    first), so concurrent writers queue on the row; one round trip once the chain exists.
+    SQLite: the INSERT takes the database's write lock first, which serializes writers for the
+    rest of the transaction.
     """
+    locked = (
+        select(AuditHead)
+        .where(AuditHead.workspace_id == workspace_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        head = session.scalars(locked).one_or_none()
+        if head is not None:
+            return head
     genesis = signed_anchor(key, workspace_id, 0, GENESIS_HASH)
     values = {
         "workspace_id": workspace_id,
@@ -51,17 +64,11 @@ def _lock_head(session: Session, workspace_id: str, key: bytes) -> AuditHead:
         "key_id": genesis.key_id,
         "updated_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    insert = postgres_insert if postgres else sqlite_insert
     session.execute(
         insert(AuditHead).values(**values).on_conflict_do_nothing(index_elements=["workspace_id"])
     )
-    return session.scalars(
-        select(AuditHead)
-        .where(AuditHead.workspace_id == workspace_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    return session.scalars(locked).one()
 
 
 def _as_anchor(head: AuditHead) -> Anchor:
@@ -103,6 +110,24 @@ def append(
         decision=decision,
         result=result,
     )
+    (record,) = append_many(session, workspace_id, [entry], key=key, settings=settings)
+    return record
+
+
+def append_many(
+    session: Session,
+    workspace_id: str,
+    entries: Sequence[Entry],
+    *,
+    key: bytes | None = None,
+    settings: Settings | None = None,
+) -> list[AuditRecord]:
+    """Add the entries (from `build_entry`) to the workspace's chain, in order, and re-anchor
+    its head once; never commits. The head is locked last and only for this: build the entries
+    first, call this at the end of the transaction, and the lock is held for milliseconds.
+    Same refusals as `append`."""
+    if not entries:
+        return []
     if session.get(Workspace, workspace_id) is None:
         raise NotFound(f"unknown workspace id {workspace_id!r}", field="workspace_id")
     key = _key(key, settings)
@@ -114,47 +139,53 @@ def append(
             field="MCOPILOT_AUDIT_HMAC_KEY",
             fix="run `mcopilot audit verify` and restore the key or the log",
         )
-    seq = head.seq + 1
+    records: list[AuditRecord] = []
+    seq, prev_hash = head.seq, head.record_hash
     created_at = utcnow()
-    digest = record_hash(
-        hashed_body(
-            workspace_id=workspace_id,
-            seq=seq,
-            prev_hash=head.record_hash,
-            actor=entry.actor,
-            action=entry.action,
-            inputs=entry.inputs,
-            evidence_ids=entry.evidence_ids,
-            prompt_version=entry.prompt_version,
-            model_tier=entry.model_tier,
-            output_hash=entry.output_hash,
-            decision=entry.decision,
-            result=entry.result,
-            created_at=created_at,
+    for entry in entries:
+        seq += 1
+        digest = record_hash(
+            hashed_body(
+                workspace_id=workspace_id,
+                seq=seq,
+                prev_hash=prev_hash,
+                actor=entry.actor,
+                action=entry.action,
+                inputs=entry.inputs,
+                evidence_ids=entry.evidence_ids,
+                prompt_version=entry.prompt_version,
+                model_tier=entry.model_tier,
+                output_hash=entry.output_hash,
+                decision=entry.decision,
+                result=entry.result,
+                created_at=created_at,
+            )
         )
-    )
-    record = AuditRecord(
-        workspace_id=workspace_id,
-        seq=seq,
-        prev_hash=head.record_hash,
-        record_hash=digest,
-        actor=entry.actor,
-        action=entry.action,
-        inputs=entry.inputs,
-        evidence_ids=entry.evidence_ids,
-        prompt_version=entry.prompt_version,
-        model_tier=entry.model_tier,
-        output_hash=entry.output_hash,
-        decision=entry.decision,
-        result=entry.result,
-        created_at=created_at,
-    )
-    session.add(record)
-    anchor = signed_anchor(key, workspace_id, seq, digest)
-    head.seq, head.record_hash = seq, digest
+        records.append(
+            AuditRecord(
+                workspace_id=workspace_id,
+                seq=seq,
+                prev_hash=prev_hash,
+                record_hash=digest,
+                actor=entry.actor,
+                action=entry.action,
+                inputs=entry.inputs,
+                evidence_ids=entry.evidence_ids,
+                prompt_version=entry.prompt_version,
+                model_tier=entry.model_tier,
+                output_hash=entry.output_hash,
+                decision=entry.decision,
+                result=entry.result,
+                created_at=created_at,
+            )
+        )
+        prev_hash = digest
+    session.add_all(records)
+    anchor = signed_anchor(key, workspace_id, seq, prev_hash)
+    head.seq, head.record_hash = seq, prev_hash
     head.anchor, head.key_id, head.updated_at = anchor.anchor, anchor.key_id, created_at
     session.flush()
-    return record
+    return records
 
 
 def as_chain_record(record: AuditRecord) -> ChainRecord:

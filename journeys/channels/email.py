@@ -3,6 +3,7 @@ template filled with the customer's fields, with one-click unsubscribe headers (
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -14,6 +15,10 @@ from journeys.templates import render_content
 from journeys.unsubscribe import unsubscribe_url
 
 REQUIRED_FIELDS = ("subject", "body")
+#: Headers are folded only past RFC 5322's hard limit (998): a List-Unsubscribe URL longer than
+#: 78 characters must stay one `<https://...>` token, never become encoded words a mail client
+#: cannot read (the default policy folds it so), and not folding is much cheaper.
+POLICY = email.policy.default.clone(max_line_length=998)
 ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
@@ -45,7 +50,7 @@ def build_message(
     missing = [name for name in REQUIRED_FIELDS if not str(content.get(name) or "").strip()]
     if missing:
         raise DeliveryFailed(f"email content lacks {', '.join(missing)}", retryable=False)
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = sender
     message["To"] = delivery.recipient
     message["Subject"] = str(content["subject"])
@@ -62,7 +67,15 @@ def build_message(
 
 
 class SmtpEmailAdapter:
-    """Sends through the SMTP server in settings; raises DeliveryFailed, never a raw error."""
+    """Sends through the SMTP server in settings over one connection kept open between messages
+    (a worker's adapter lives as long as the worker); raises DeliveryFailed, never a raw error.
+
+    The connection is opened on the first message. After a failed transaction the session is
+    reset (RSET) and kept; when the server has dropped a connection that served earlier
+    messages (idle timeout, restart), the message is tried once more on a new connection. That
+    repeat carries the same Message-ID, so if the server had taken the first copy before it
+    hung up, a receiver that dedupes by Message-ID keeps one. Not thread-safe: one per worker.
+    """
 
     channel = "email"
 
@@ -70,6 +83,53 @@ class SmtpEmailAdapter:
         if not settings.smtp_host:
             raise DeliveryFailed("email is not set up (MCOPILOT_SMTP_HOST)", retryable=False)
         self._settings = settings
+        self._smtp: smtplib.SMTP | None = None
+        self._sent_on_connection = 0
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self._settings
+        smtp = smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=s.smtp_timeout_s)
+        try:
+            smtp.ehlo()
+            if s.smtp_starttls and smtp.has_extn("starttls"):
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.smtp_username:
+                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
+                smtp.login(s.smtp_username, password)
+        except BaseException:
+            _close_quietly(smtp)
+            raise
+        self._smtp, self._sent_on_connection = smtp, 0
+        return smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            _close_quietly(self._smtp)
+        self._smtp = None
+
+    def _reset(self) -> None:
+        """RSET after a failed transaction, so the next message starts clean; a connection
+        that cannot even do that is dropped."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _send(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        reused = self._smtp is not None and self._sent_on_connection > 0
+        smtp = self._smtp or self._connect()
+        try:
+            refused = smtp.send_message(message)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            self._drop()
+            if not reused:
+                raise
+            refused = self._connect().send_message(message)  # the server hung up: once more
+        self._sent_on_connection += 1
+        return refused
 
     def deliver(self, delivery: Delivery) -> Receipt:
         s = self._settings
@@ -78,21 +138,31 @@ class SmtpEmailAdapter:
             delivery, s.smtp_from, unsubscribe=link, mailto=s.unsubscribe_mailto
         )
         try:
-            with smtplib.SMTP(s.smtp_host or "", s.smtp_port, timeout=s.smtp_timeout_s) as smtp:
-                smtp.ehlo()
-                if s.smtp_starttls and smtp.has_extn("starttls"):
-                    smtp.starttls(context=ssl.create_default_context())
-                    smtp.ehlo()
-                if s.smtp_username:
-                    password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-                    smtp.login(s.smtp_username, password)
-                refused = smtp.send_message(message)
+            refused = self._send(message)
         except smtplib.SMTPRecipientsRefused as exc:
+            self._reset()
             raise DeliveryFailed("the SMTP server refused the recipient", retryable=False) from exc
         except smtplib.SMTPAuthenticationError as exc:
+            self._drop()
             raise DeliveryFailed("SMTP login failed (MCOPILOT_SMTP_USERNAME/PASSWORD)") from exc
+        except smtplib.SMTPResponseException as exc:  # sender refused, data refused...
+            self._reset()
+            raise DeliveryFailed(f"SMTP failed ({exc.__class__.__name__})") from exc
         except (smtplib.SMTPException, OSError) as exc:
+            self._drop()
             raise DeliveryFailed(f"SMTP failed ({exc.__class__.__name__})") from exc
         if refused:
+            self._reset()
             raise DeliveryFailed("the SMTP server refused the recipient", retryable=False)
         return Receipt(str(message["Message-ID"]), f"accepted by {s.smtp_host}:{s.smtp_port}")
+
+    def close(self) -> None:
+        """QUIT and close the connection, if one is open."""
+        self._drop()
+
+
+def _close_quietly(smtp: smtplib.SMTP) -> None:
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()

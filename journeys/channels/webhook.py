@@ -81,7 +81,9 @@ def provider_id(response: httpx.Response, fallback: str) -> str:
 
 
 class WebhookAdapter:
-    """Delivers on one of sms, push or in_app; raises DeliveryFailed, never a raw error."""
+    """Delivers on one of sms, push or in_app over one HTTP client kept open between messages
+    (keep-alive: a worker's adapter reuses its connections); raises DeliveryFailed, never a raw
+    error. `close()` closes the client."""
 
     def __init__(
         self,
@@ -105,6 +107,19 @@ class WebhookAdapter:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._clock = clock
+        self._client: httpx.Client | None = None
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=self._settings.webhook_timeout_s, follow_redirects=False
+            )
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def deliver(self, delivery: Delivery) -> Receipt:
         s = self._settings
@@ -114,44 +129,43 @@ class WebhookAdapter:
         body = request_body(delivery, content, ours, utcnow().isoformat())
         key = webhook_key(s)
         problem = ""
-        with httpx.Client(timeout=s.webhook_timeout_s, follow_redirects=False) as client:
-            for attempt in range(1, s.webhook_max_attempts + 1):
-                if attempt > 1:
-                    self._sleep(
-                        backoff_delay(
-                            attempt - 1,
-                            base_s=s.webhook_backoff_base_s,
-                            cap_s=s.webhook_backoff_max_s,
-                            rng=self._rng,
-                        )
+        client = self._http()
+        for attempt in range(1, s.webhook_max_attempts + 1):
+            if attempt > 1:
+                self._sleep(
+                    backoff_delay(
+                        attempt - 1,
+                        base_s=s.webhook_backoff_base_s,
+                        cap_s=s.webhook_backoff_max_s,
+                        rng=self._rng,
                     )
-                headers = {
-                    "Content-Type": "application/json",
-                    IDEMPOTENCY_HEADER: delivery.idempotency_key,
-                    **signed_headers(key, body, int(self._clock())),
-                }
-                try:
-                    response = client.post(self._url, content=body, headers=headers)
-                except httpx.TimeoutException:
-                    problem = "timed out"
-                    continue
-                except httpx.TransportError as exc:
-                    problem = f"could not be reached ({exc.__class__.__name__})"
-                    continue
-                status = response.status_code
-                if 200 <= status < 300:
-                    return Receipt(
-                        provider_id(response, ours),
-                        f"accepted by the {self.channel} provider (HTTP {status}, "
-                        f"attempt {attempt})",
-                    )
-                if status >= 500:
-                    problem = f"answered HTTP {status}"
-                    continue
-                raise DeliveryFailed(
-                    f"the {self.channel} provider refused the message (HTTP {status})",
-                    retryable=status in LATER,
                 )
+            headers = {
+                "Content-Type": "application/json",
+                IDEMPOTENCY_HEADER: delivery.idempotency_key,
+                **signed_headers(key, body, int(self._clock())),
+            }
+            try:
+                response = client.post(self._url, content=body, headers=headers)
+            except httpx.TimeoutException:
+                problem = "timed out"
+                continue
+            except httpx.TransportError as exc:
+                problem = f"could not be reached ({exc.__class__.__name__})"
+                continue
+            status = response.status_code
+            if 200 <= status < 300:
+                return Receipt(
+                    provider_id(response, ours),
+                    f"accepted by the {self.channel} provider (HTTP {status}, attempt {attempt})",
+                )
+            if status >= 500:
+                problem = f"answered HTTP {status}"
+                continue
+            raise DeliveryFailed(
+                f"the {self.channel} provider refused the message (HTTP {status})",
+                retryable=status in LATER,
+            )
         raise DeliveryFailed(
             f"the {self.channel} provider {problem} on each of {s.webhook_max_attempts} attempts"
         )

@@ -115,3 +115,18 @@ def test_a_configured_mailbox_is_offered_after_the_link():
         "<https://m.example/v1/unsubscribe/T>, "
         "<mailto:unsubscribe@shop.example?subject=unsubscribe>"
     )
+
+
+def test_a_long_unsubscribe_link_stays_one_readable_header_line():
+    delivery = Delivery(
+        workspace_id="ws_1",
+        customer_id="cus_1",
+        channel="email",
+        recipient="ada@example.com",
+        content={"channel": "email", "subject": "Hi", "body": "News"},
+        idempotency_key="j/email/long",
+    )
+    link = "https://mail.example.com/v1/unsubscribe/" + "t" * 150
+    raw = build_message(delivery, "news@example.com", unsubscribe=link).as_bytes()
+    assert f"List-Unsubscribe: <{link}>".encode() in raw  # not folded into encoded words
+    assert b"=?utf-8?" not in raw
