@@ -23,10 +23,11 @@ SQLITE_CACHE_KIB = 256 * 1024  # page cache for the foreign key check, in KiB
 COPY_BATCH = 50_000  # rows per COPY write
 POSTGRES_BUILD_MEMORY = "256MB"  # per index build and foreign key validation
 LOADED_TABLES = "bulk_loaded_tables"  # session.info key: the tables bulk_insert wrote to
+KEYS_TRUSTED = "bulk_keys_trusted"  # session.info key: the load's rows need no key check
 
 
 @contextmanager
-def bulk_session(engine: Engine) -> Iterator[Session]:
+def bulk_session(engine: Engine, *, keys_trusted: bool = False) -> Iterator[Session]:
     """A session for one trusted bulk load, committed at the end or rolled back.
 
     On SQLite, foreign keys are verified once over the whole database before the commit
@@ -34,6 +35,14 @@ def bulk_session(engine: Engine) -> Iterator[Session]:
     violation rolls everything back. The check runs with a 256 MiB page cache (SQLite's
     default is 2 MiB), which keeps the parent indexes it probes in memory: 2-3 times faster.
     The connection's settings are restored before it goes back to the pool.
+
+    keys_trusted: the caller guarantees that every row it loads satisfies every foreign key
+    and that it deletes nothing other rows point at (a generated data set, consistent by
+    construction, into an empty workspace). Then the whole-database check is skipped: on
+    SQLite the final `foreign_key_check`, on PostgreSQL the validation of the keys
+    `indexes_and_keys_built_after` adds back (`NOT VALID`: in place and enforced on every
+    later write, not re-checked over the rows already there). At 2M orders that check was
+    a tenth of the load on SQLite and a fifth of the server's work on PostgreSQL.
 
     On PostgreSQL the transaction gets more memory for building indexes and validating
     foreign keys (`indexes_and_keys_built_after`), and the tables loaded are vacuumed after
@@ -49,13 +58,14 @@ def bulk_session(engine: Engine) -> Iterator[Session]:
         connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         connection.commit()
     session = Session(bind=connection, expire_on_commit=False)
+    session.info[KEYS_TRUSTED] = keys_trusted
     try:
         if postgresql:
             session.connection().exec_driver_sql(
                 f"SET LOCAL maintenance_work_mem = '{POSTGRES_BUILD_MEMORY}'"
             )
         yield session
-        if sqlite:
+        if sqlite and not keys_trusted:
             connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if problems:
@@ -93,7 +103,9 @@ def indexes_and_keys_built_after(session: Session, tables: Sequence[Table]) -> I
     In the caller's transaction, so a failure restores them all.
 
     PostgreSQL holds these tables (and the ones their keys point at) locked until the commit,
-    and the indexes of rows already there are built again too.
+    and the indexes of rows already there are built again too. In a `bulk_session` whose
+    keys are trusted, the foreign keys come back `NOT VALID` (enforced from then on, the
+    rows already there not checked).
     """
     connection = session.connection()
     indexes = [index for table in tables for index in table.indexes]
@@ -118,8 +130,13 @@ def indexes_and_keys_built_after(session: Session, tables: Sequence[Table]) -> I
     for index in indexes:
         index.create(connection)
     refresh_planner_statistics(session, [table.name for table in tables])
+    trusted = session.info.get(KEYS_TRUSTED, False)
     for constraint in foreign:
-        connection.execute(AddConstraint(constraint))
+        if trusted:
+            add = AddConstraint(constraint).compile(dialect=connection.dialect)
+            connection.exec_driver_sql(f"{add} NOT VALID")
+        else:
+            connection.execute(AddConstraint(constraint))
 
 
 @contextmanager
