@@ -47,6 +47,14 @@ LOAD_ORDER = (
     EmailEvent,
     Event,
 )
+# Indexes whose key order the generated rows come in (`scoring.demo_data`: orders by time,
+# items, carts' items and promotions by their order or cart).
+IN_KEY_ORDER = (
+    "ix_orders_time",
+    "ix_order_items_order",
+    "ix_cart_items_cart",
+    "ix_applied_promotions_order",
+)
 MAX_CUSTOMERS = 5_000_000
 MAX_ORDERS = 50_000_000
 
@@ -122,7 +130,7 @@ def generate_into(
             delete_customer_data(session, workspace.id)
         note_order_write(session, workspace.id, None)  # a bulk load: orders of any time
         tables = [model.__table__ for model in LOAD_ORDER]  # type: ignore[attr-defined]
-        with indexes_and_keys_built_after(session, tables):
+        with indexes_and_keys_built_after(session, tables, in_order=IN_KEY_ORDER):
             for table in tables:
                 columns = data.tables.get(table.name, {})
                 report.rows[table.name] = bulk_insert(session, table, columns) if columns else 0

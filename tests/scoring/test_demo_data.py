@@ -215,3 +215,29 @@ def test_a_fresh_load_skips_the_key_check_and_its_rows_pass_it(request, tmp_path
     if backend == "postgresql":
         with session_scope(settings) as session:
             assert _unchecked_keys(session) == []
+
+
+def test_rows_come_in_the_key_order_of_the_indexes_kept_during_a_load(settings):
+    """SQLite keeps these indexes while loading, which is only cheaper if the rows arrive in
+    their key order (the workspace is one value, so the rest of the key decides)."""
+    from core.models import AppliedPromotion, CartItem
+    from scoring.demo_loader import IN_KEY_ORDER
+
+    data = generate("ws_0123456789abcdef", 300, 4000, seed=8, end=END)
+    models = {
+        index.name: model
+        for model in (Order, OrderItem, CartItem, AppliedPromotion)
+        for index in model.__table__.indexes
+    }
+    for name in IN_KEY_ORDER:
+        index = next(i for i in models[name].__table__.indexes if i.name == name)
+        columns = [c.name for c in index.columns if c.name != "workspace_id"]
+        table = data.tables[models[name].__tablename__]
+        keys = list(zip(*(np.asarray(table[c]).tolist() for c in columns), strict=True))
+        assert len(keys) > 1 and keys == sorted(keys), name
+    generate_into(
+        settings, "demo", customers=30, orders=200, seed=8, end=END, create_workspace=True
+    )
+    with session_scope(settings) as session:
+        names = {row[0] for row in session.execute(text("SELECT name FROM sqlite_master"))}
+    assert set(IN_KEY_ORDER) <= names
