@@ -29,9 +29,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # that exists keeps its own; this must come before WAL mode, which fixes it.
     cursor.execute("PRAGMA page_size=16384")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Before the journal mode, which waits for the lock too: a bulk load holds the database
+    # alone, in rollback-journal mode, while it runs (`core.bulk.bulk_session`).
+    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
 
 

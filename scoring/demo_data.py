@@ -62,18 +62,41 @@ def _seasonal_days(
     December (rejection sampling by month)."""
     days = start + rng.random(len(start)) * span
     pending = np.ones(len(start), dtype=bool)
-    epoch_month = np.datetime64("1970-01", "M")
+    # The keep-probability of every day offset the rows can draw, looked up by offset: the
+    # same as converting each drawn day to a month, at a fraction of the cost.
+    first = int(np.floor((start).min())) if len(start) else 0
+    last = int(np.floor((start + span).max())) + 1 if len(start) else 0
+    months = (end_day + np.arange(first, last + 1) * DAY).astype("datetime64[M]").astype(int)
+    keep_p = (SEASONALITY / SEASONALITY.max())[months % 12]
     for _ in range(12):
         if not pending.any():
             break
         index = np.flatnonzero(pending)
         candidate = start[index] + rng.random(len(index)) * span[index]
-        dates = end_day + np.floor(candidate).astype(np.int64) * DAY
-        month = (dates.astype("datetime64[M]") - epoch_month).astype(int) % 12
-        keep = rng.random(len(index)) < SEASONALITY[month] / SEASONALITY.max()
+        offset = np.floor(candidate).astype(np.int64) - first
+        keep = rng.random(len(index)) < keep_p[offset]
         days[index[keep]] = candidate[keep]
         pending[index[keep]] = False
     return days
+
+
+def _numbered(prefix: str, count: int, width: int) -> np.ndarray:
+    """prefix + 0..count-1 zero-padded to width digits, as an object array of str: written as
+    fixed-width bytes and cut once, several times faster than numpy's string functions (a
+    second for 2M order ids)."""
+    if count > 10**width:
+        numbers = np.char.zfill(np.arange(count).astype(str), width)
+        return np.char.add(prefix, numbers).astype(object)
+    head = len(prefix.encode("ascii"))
+    text = np.empty((count, head + width + 1), dtype=np.uint8)
+    text[:, :head] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    numbers = np.arange(count)
+    for place in range(width):
+        text[:, head + width - 1 - place] = 48 + numbers // 10**place % 10
+    text[:, -1] = 10  # a newline after each, to split on
+    rows = text.tobytes().decode("ascii").split("\n")
+    rows.pop()  # after the last newline
+    return np.array(rows, dtype=object)
 
 
 def generate(workspace_id: str, customers: int, orders: int, seed: int, end: datetime) -> DemoData:
@@ -130,9 +153,8 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
     discount_sensitive = rng.random(n) < 0.25
     # Ids and text repeated across rows are object arrays of shared str: a fraction of the
     # memory of fixed-width unicode, and the loader passes them on without a new str per row.
-    digits = np.char.zfill(np.arange(n).astype(str), 8)
-    customer_ids = np.char.add(f"cus_{tag}", digits).astype(object)
-    user_ids = np.char.add("C", np.char.zfill(np.arange(n).astype(str), 7))
+    customer_ids = _numbered(f"cus_{tag}", n, 8)
+    user_ids = _numbered("C", n, 7)
     emails = np.char.add(np.char.add("customer", np.arange(n).astype(str)), "@example.com")
     signup_at = (
         end_day + signup * DAY + (rng.integers(8 * 3600, 22 * 3600, n) * np.timedelta64(1, "s"))
@@ -176,7 +198,7 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
     )
     order_sort = np.argsort(ordered_at, kind="stable")
     order_customer, ordered_at = order_customer[order_sort], ordered_at[order_sort]
-    order_ids = np.char.add("O", np.char.zfill(np.arange(m).astype(str), 8)).astype(object)
+    order_ids = _numbered("O", m, 8)
     status = rng.choice(len(STATUSES), size=m, p=STATUS_SHARES)
 
     # Items: 1-4 per order, 60% from the customer's favourite category.
@@ -321,7 +343,7 @@ def _carts(
     )
     updated = np.concatenate([ordered_at[converted], abandoned_at + np.timedelta64(300, "s")])
     count = len(created)
-    cart_ids = np.char.add("K", np.char.zfill(np.arange(count).astype(str), 8))
+    cart_ids = _numbered("K", count, 8)
     status = np.array(["converted"] * len(converted) + ["open"] * abandoned_n, dtype=object)
     old = abandoned_at < end_day - 7 * DAY
     status[len(converted) :][old & (rng.random(abandoned_n) < 0.2)] = "cleared"

@@ -380,7 +380,21 @@ def criteria_warnings(
         if spec_for(c.field, c.test, c.operand).type is FieldType.CATEGORIES and c.test != "exists"
         for value in c.operand
     }
-    if named:
+    # Each named category looked up alone (a scan stops at its first buyer); the workspace's
+    # categories listed only for a warning (a scan of every customer's categories).
+    missing = [
+        name
+        for name in sorted(named)
+        if not session.scalar(
+            select(
+                exists().where(
+                    CustomerCategory.workspace_id == workspace_id,
+                    CustomerCategory.category == name,
+                )
+            )
+        )
+    ]
+    if missing:
         known = set(
             session.scalars(
                 select(CustomerCategory.category)
@@ -388,7 +402,7 @@ def criteria_warnings(
                 .distinct()
             )
         )
-        for name in sorted(named - known):
+        for name in missing:
             listed = ", ".join(sorted(known)[:10]) or "none"
             warnings.append(
                 f"no customer bought a category named {name!r} (names match exactly; "

@@ -139,3 +139,66 @@ def test_postgres_keys_and_indexes_are_back_after_a_load_and_after_a_failure(
         )
         session.flush()
         assert session.scalar(select(func.count()).select_from(OrderItem)) == 2
+
+
+def _journal_mode(session) -> str:
+    return str(session.connection().exec_driver_sql("PRAGMA journal_mode").scalar()).lower()
+
+
+def _load_one_customer(settings: Settings, workspace_id: str, customer_id: str) -> str:
+    """A bulk load of one customer; the journal mode it ran in."""
+    with bulk_session(get_engine(settings)) as session:
+        mode = _journal_mode(session)
+        columns = {"id": [customer_id], "workspace_id": [workspace_id], "user_id": [None]}
+        now = np.array(["2026-01-01T00:00:00"], dtype="datetime64[s]")
+        timestamps = {"first_seen_at": now, "last_seen_at": now, "created_at": now}
+        extra = {"traits": [{}], "preferred_channels": [[]], "updated_at": now}
+        bulk_insert(session, Customer.__table__, columns | timestamps | extra)
+    return mode
+
+
+def test_sqlite_loads_alone_with_a_rollback_journal_and_goes_back_to_wal(settings):
+    workspace_id, _ = customer(settings)
+    assert _load_one_customer(settings, workspace_id, "cus_2") == "delete"
+    with session_scope(settings) as session:
+        assert _journal_mode(session) == "wal"
+        assert session.scalar(select(func.count()).select_from(Customer)) == 2
+
+
+def test_sqlite_load_beside_an_open_connection_stays_in_wal_without_waiting(settings):
+    import sqlite3
+
+    workspace_id, _ = customer(settings)
+    reader = sqlite3.connect(settings.data_dir / "mcopilot.db")
+    try:
+        reader.execute("SELECT count(*) FROM customers").fetchall()
+        assert _load_one_customer(settings, workspace_id, "cus_2") == "wal"
+        assert reader.execute("SELECT count(*) FROM customers").fetchone() == (2,)
+    finally:
+        reader.close()
+
+
+def test_sqlite_failed_load_with_a_rollback_journal_leaves_nothing(settings):
+    workspace_id, _ = customer(settings)
+    with pytest.raises(IntegrityError), bulk_session(get_engine(settings)) as session:
+        assert _journal_mode(session) == "delete"
+        bulk_insert(session, Event.__table__, _events(workspace_id, "cus_missing"))
+    with session_scope(settings) as session:
+        assert session.scalar(select(func.count()).select_from(Event)) == 0
+        assert _journal_mode(session) == "wal"
+
+
+def _events(workspace_id: str, customer_id: str) -> dict[str, object]:
+    at = np.datetime64("2026-01-02T03:04:05") + np.arange(ROWS) * np.timedelta64(1, "s")
+    return {
+        "workspace_id": [workspace_id] * ROWS,
+        "message_id": [f"m{i}" for i in range(ROWS)],
+        "type": ["track"] * ROWS,
+        "name": ["x"] * ROWS,
+        "customer_id": [customer_id] * ROWS,
+        "user_id": [None] * ROWS,
+        "anonymous_id": [None] * ROWS,
+        "properties": [{}] * ROWS,
+        "timestamp": at,
+        "received_at": at,
+    }

@@ -158,3 +158,86 @@ def test_replace_after_an_rfm_snapshot_drops_the_snapshot_too(request, tmp_path,
     snapshot_rfm(settings, "demo", END.date())
     generate_into(settings, "demo", customers=20, orders=100, seed=3, end=END, replace=True)
     assert count(settings, Customer) == 20 and count(settings, RfmSnapshot) == 0
+
+
+def _unchecked_keys(session) -> list[tuple[str, str]]:
+    """PostgreSQL: the foreign keys in place but not validated over the rows there."""
+    return session.execute(
+        text(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'f' "
+            "AND NOT convalidated AND connamespace = current_schema()::regnamespace"
+        )
+    ).all()
+
+
+def _orphan_order(workspace_id: str) -> Order:
+    return Order(
+        workspace_id=workspace_id,
+        id="o-orphan",
+        customer_id="cus_missing",
+        ordered_at=END,
+        status="completed",
+        total_cents=1,
+        currency="USD",
+    )
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_fresh_load_skips_the_key_check_and_its_rows_pass_it(request, tmp_path, backend):
+    """Into an empty workspace the load trusts the generated rows' keys (no check over the
+    data); every key must hold all the same, and stay enforced for later writes."""
+    from sqlalchemy.exc import IntegrityError
+
+    from core import workspaces
+
+    url = request.getfixturevalue("postgres_url") if backend == "postgresql" else None
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    generate_into(
+        settings, "demo", customers=300, orders=4000, seed=6, end=END, create_workspace=True
+    )
+    with session_scope(settings) as session:
+        workspace_id = workspaces.get_or_raise(session, "demo").id
+        if backend == "sqlite":
+            assert session.execute(text("PRAGMA foreign_key_check")).all() == []
+        else:
+            unchecked = _unchecked_keys(session)
+            assert ("orders", "fk_orders_customer_id_customers") in unchecked
+            for table, name in unchecked:  # raises if any row breaks the key
+                session.execute(text(f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"'))
+            assert _unchecked_keys(session) == []
+    with pytest.raises(IntegrityError), session_scope(settings) as session:
+        session.add(_orphan_order(workspace_id))
+        session.flush()
+    # A replace deletes rows others may point at: its load validates every key again.
+    generate_into(settings, "demo", customers=30, orders=100, seed=6, end=END, replace=True)
+    if backend == "postgresql":
+        with session_scope(settings) as session:
+            assert _unchecked_keys(session) == []
+
+
+def test_rows_come_in_the_key_order_of_the_indexes_kept_during_a_load(settings):
+    """SQLite keeps these indexes while loading, which is only cheaper if the rows arrive in
+    their key order (the workspace is one value, so the rest of the key decides)."""
+    from core.models import AppliedPromotion, CartItem
+    from scoring.demo_loader import IN_KEY_ORDER
+
+    data = generate("ws_0123456789abcdef", 300, 4000, seed=8, end=END)
+    models = {
+        index.name: model
+        for model in (Order, OrderItem, CartItem, AppliedPromotion)
+        for index in model.__table__.indexes
+    }
+    for name in IN_KEY_ORDER:
+        index = next(i for i in models[name].__table__.indexes if i.name == name)
+        columns = [c.name for c in index.columns if c.name != "workspace_id"]
+        table = data.tables[models[name].__tablename__]
+        keys = list(zip(*(np.asarray(table[c]).tolist() for c in columns), strict=True))
+        assert len(keys) > 1 and keys == sorted(keys), name
+    generate_into(
+        settings, "demo", customers=30, orders=200, seed=8, end=END, create_workspace=True
+    )
+    with session_scope(settings) as session:
+        names = {row[0] for row in session.execute(text("SELECT name FROM sqlite_master"))}
+    assert set(IN_KEY_ORDER) <= names
