@@ -75,6 +75,13 @@ def write_lifecycle(
     fallback = _latest_history(workspace_id, as_of)
     usable = and_(current.customer_id.is_not(None), current.since < literal(as_of))
     candidate, candidate_rule = stage_and_rule(_inputs(), config)
+    # The features' days (one, normally): the snapshots of other days are left unread, as
+    # the table keeps every day's (100,000 more rows a day at 100,000 customers).
+    first_day, last_day = session.execute(
+        select(func.min(CustomerFeatures.as_of), func.max(CustomerFeatures.as_of)).where(
+            CustomerFeatures.workspace_id == workspace_id
+        )
+    ).one()
     # The rules and the previous stage evaluated once per customer and kept (MATERIALIZED):
     # inlined, the decision below and the comparison with the stored row would evaluate
     # the rules' CASE a handful of times per customer.
@@ -99,6 +106,7 @@ def write_lifecycle(
             RfmSnapshot,
             and_(
                 RfmSnapshot.workspace_id == workspace_id,
+                RfmSnapshot.as_of.between(first_day, last_day),
                 RfmSnapshot.as_of == CustomerFeatures.as_of,
                 RfmSnapshot.customer_id == CustomerFeatures.customer_id,
             ),
