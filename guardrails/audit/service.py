@@ -144,41 +144,23 @@ def append_many(
     created_at = utcnow()
     for entry in entries:
         seq += 1
-        digest = record_hash(
-            hashed_body(
-                workspace_id=workspace_id,
-                seq=seq,
-                prev_hash=prev_hash,
-                actor=entry.actor,
-                action=entry.action,
-                inputs=entry.inputs,
-                evidence_ids=entry.evidence_ids,
-                prompt_version=entry.prompt_version,
-                model_tier=entry.model_tier,
-                output_hash=entry.output_hash,
-                decision=entry.decision,
-                result=entry.result,
-                created_at=created_at,
-            )
-        )
-        records.append(
-            AuditRecord(
-                workspace_id=workspace_id,
-                seq=seq,
-                prev_hash=prev_hash,
-                record_hash=digest,
-                actor=entry.actor,
-                action=entry.action,
-                inputs=entry.inputs,
-                evidence_ids=entry.evidence_ids,
-                prompt_version=entry.prompt_version,
-                model_tier=entry.model_tier,
-                output_hash=entry.output_hash,
-                decision=entry.decision,
-                result=entry.result,
-                created_at=created_at,
-            )
-        )
+        fields = {
+            "workspace_id": workspace_id,
+            "seq": seq,
+            "prev_hash": prev_hash,
+            "actor": entry.actor,
+            "action": entry.action,
+            "inputs": entry.inputs,
+            "evidence_ids": entry.evidence_ids,
+            "prompt_version": entry.prompt_version,
+            "model_tier": entry.model_tier,
+            "output_hash": entry.output_hash,
+            "decision": entry.decision,
+            "result": entry.result,
+            "created_at": created_at,
+        }
+        digest = record_hash(hashed_body(**fields))
+        records.append(AuditRecord(record_hash=digest, **fields))
         prev_hash = digest
     session.add_all(records)
     anchor = signed_anchor(key, workspace_id, seq, prev_hash)
