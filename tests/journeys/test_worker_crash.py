@@ -38,9 +38,25 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.postgres
 KILLS = 22
 BATCH = 5  # the worker's --batch: what one kill can make it send again
+LOGS: dict[int, Path] = {}  # worker pid -> its stderr file
+STARTED: list[subprocess.Popen[bytes]] = []  # killed at the test's end if still running
+
+
+@pytest.fixture(autouse=True)
+def _no_worker_outlives_its_test():
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def _worker(settings: Settings, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """A worker process; its stderr goes to a file of its own in the data dir (a pipe nobody
+    reads until the end fills up, and the worker then blocks on its next log line)."""
+    log = settings.data_dir / f"worker-{time.monotonic_ns()}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MCOPILOT_")},
         "PYTHONPATH": str(REPO),
@@ -49,25 +65,50 @@ def _worker(settings: Settings, port: int, *extra: str) -> subprocess.Popen[byte
         "MCOPILOT_SMTP_HOST": "127.0.0.1",
         "MCOPILOT_SMTP_PORT": str(port),
         "MCOPILOT_SMTP_STARTTLS": "false",
+        "PYTHONFAULTHANDLER": "1",  # SIGABRT prints every thread's stack to the log
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from api.cli.main import run; run()",
-            "worker",
-            "--batch",
-            str(BATCH),
-            "--poll",
-            "0.1",
-            "--lease",
-            "2",
-            *extra,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "from api.cli.main import run; run()",
+                "worker",
+                "--batch",
+                str(BATCH),
+                "--poll",
+                "0.1",
+                "--lease",
+                "2",
+                *extra,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    LOGS[process.pid] = log
+    STARTED.append(process)
+    return process
+
+
+def _stderr(process: subprocess.Popen[bytes]) -> str:
+    """The tail of what the worker wrote to stderr."""
+    return LOGS[process.pid].read_text(encoding="utf-8", errors="replace")[-8000:]
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and the worker finishes its batch and exits 0; if it hangs instead, its stacks
+    (faulthandler on SIGABRT) say where."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        process.wait()
+        raise AssertionError(
+            f"no exit 30 s after SIGTERM; its stacks:\n{_stderr(process)}"
+        ) from None
+    assert code == 0, _stderr(process)
 
 
 def _wait_for_progress(inbox: Inbox, before: int, process: subprocess.Popen[bytes]) -> None:
@@ -75,7 +116,7 @@ def _wait_for_progress(inbox: Inbox, before: int, process: subprocess.Popen[byte
     deadline = time.monotonic() + 20
     while len(inbox.messages) <= before and time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(process.stderr.read().decode() if process.stderr else "died")
+            raise AssertionError(_stderr(process) or "died")
         time.sleep(0.01)
 
 
@@ -115,7 +156,9 @@ def _check(settings: Settings, world: LoadWorld, inbox: Inbox) -> Counter[str]:
 
 def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(tmp_path, postgres_url):
     settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
-    world = make_load_world(settings, customers=40, steps=3)
+    # enough work that two workers at full speed on a quiet machine do not finish it before
+    # the last kill
+    world = make_load_world(settings, customers=100, steps=3)
     rng = random.Random(20261126)
     kills = 0
     with smtp_server() as (inbox, port):
@@ -135,8 +178,7 @@ def test_sigkill_at_random_points_loses_nothing_and_sends_nothing_twice(tmp_path
         while not _done(settings, world) and time.monotonic() < deadline:
             time.sleep(0.1)
         for process in (current, warming):  # the graceful stop
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 0, process.stderr.read().decode()[-3000:]
+            _stop(process)
         received = _check(settings, world, inbox)
     redelivered = sum(received.values()) - len(received)
     assert redelivered <= kills * BATCH  # at most the batch in flight at each kill
@@ -152,8 +194,7 @@ def test_four_workers_side_by_side_send_each_step_exactly_once(tmp_path, postgre
         while not _done(settings, world) and time.monotonic() < deadline:
             time.sleep(0.1)
         for process in workers:
-            process.send_signal(signal.SIGTERM)
-        assert [process.wait(timeout=30) for process in workers] == [0, 0, 0, 0]
+            _stop(process)
         received = _check(settings, world, inbox)
     assert sum(received.values()) == len(received) == 60  # not even a repeat: nobody died
     with session_scope(settings) as session:
