@@ -3,23 +3,52 @@ template filled with the customer's fields, with one-click unsubscribe headers (
 
 from __future__ import annotations
 
-import email.policy
+import email.utils
 import smtplib
 import ssl
-from email.message import EmailMessage
+from dataclasses import dataclass
+from datetime import datetime
 
 from core.ids import sha256_hex
 from core.settings import Settings
 from guardrails.delivery import Delivery, DeliveryFailed, Receipt
+from journeys.channels.mime import MimeError, address, compose, header_line
 from journeys.templates import render_content
 from journeys.unsubscribe import unsubscribe_url
 
 REQUIRED_FIELDS = ("subject", "body")
-#: Headers are folded only past RFC 5322's hard limit (998): a List-Unsubscribe URL longer than
-#: 78 characters must stay one `<https://...>` token, never become encoded words a mail client
-#: cannot read (the default policy folds it so), and not folding is much cheaper.
-POLICY = email.policy.default.clone(max_line_length=998)
 ONE_CLICK = "List-Unsubscribe=One-Click"
+#: Headers a journey step may not set: the channel sets them, or they would change the envelope.
+RESERVED_HEADERS = frozenset(
+    name.lower()
+    for name in (
+        "From",
+        "To",
+        "Cc",
+        "Bcc",
+        "Subject",
+        "Date",
+        "Message-ID",
+        "MIME-Version",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "List-Unsubscribe",
+        "List-Unsubscribe-Post",
+    )
+)
+_HEADER_NAME = frozenset(
+    "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    """One message ready for SMTP: its envelope, its Message-ID and its bytes."""
+
+    sender: str  # the envelope's MAIL FROM
+    recipient: str  # the envelope's RCPT TO
+    message_id: str
+    data: bytes
 
 
 def list_unsubscribe(url: str, mailto: str | None) -> str:
@@ -38,32 +67,51 @@ def message_id(delivery: Delivery, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+def _extra_header(name: str, value: object) -> str:
+    if not name or set(name) - _HEADER_NAME or name.lower() in RESERVED_HEADERS:
+        raise DeliveryFailed(f"the header name {name!r} cannot be set by a step", retryable=False)
+    return header_line(name, str(value))
+
+
 def build_message(
-    delivery: Delivery, sender: str, *, unsubscribe: str, mailto: str | None = None
-) -> EmailMessage:
-    """The MIME message: subject, a text body and, when given, an HTML alternative, each
-    rendered with the delivery's variables and `unsubscribe_url`. The Message-ID derives from
-    the idempotency key, so a provider can drop a repeat."""
+    delivery: Delivery,
+    sender: str,
+    *,
+    unsubscribe: str,
+    mailto: str | None = None,
+    now: datetime | None = None,
+) -> OutgoingEmail:
+    """The message: subject, a text body and, when given, an HTML alternative, each rendered
+    with the delivery's variables and `unsubscribe_url`, with one-click unsubscribe headers
+    (RFC 8058). The Message-ID derives from the idempotency key, so a provider can drop a
+    repeat. A header value with a line break or an address that is not one plain address
+    fails the delivery (not retryable), naming the header."""
     content = render_content(
         delivery.content, {**delivery.variables, "unsubscribe_url": unsubscribe}
     )
     missing = [name for name in REQUIRED_FIELDS if not str(content.get(name) or "").strip()]
     if missing:
         raise DeliveryFailed(f"email content lacks {', '.join(missing)}", retryable=False)
-    message = EmailMessage(policy=POLICY)
-    message["From"] = sender
-    message["To"] = delivery.recipient
-    message["Subject"] = str(content["subject"])
-    domain = sender.rpartition("@")[2] or "mcopilot.local"
-    message["Message-ID"] = message_id(delivery, domain)
-    for name, value in delivery.headers.items():
-        message[name] = value
-    message["List-Unsubscribe"] = list_unsubscribe(unsubscribe, mailto)
-    message["List-Unsubscribe-Post"] = ONE_CLICK
-    message.set_content(str(content["body"]))
-    if content.get("html"):
-        message.add_alternative(str(content["html"]), subtype="html")
-    return message
+    try:
+        from_text, from_addr = address("From", sender)
+        to_text, to_addr = address("To", delivery.recipient)
+        domain = from_addr.rpartition("@")[2] or "mcopilot.local"
+        identifier = message_id(delivery, domain)
+        headers = [
+            f"From: {from_text}",
+            f"To: {to_text}",
+            header_line("Subject", str(content["subject"])),
+            f"Date: {email.utils.format_datetime(now) if now else email.utils.formatdate()}",
+            f"Message-ID: {identifier}",
+            *(_extra_header(name, value) for name, value in delivery.headers.items()),
+            header_line("List-Unsubscribe", list_unsubscribe(unsubscribe, mailto)),
+            f"List-Unsubscribe-Post: {ONE_CLICK}",
+        ]
+        html = str(content["html"]) if content.get("html") else None
+        data = compose(headers, str(content["body"]), html)
+    except MimeError as exc:
+        raise DeliveryFailed(f"the email cannot be built: {exc}", retryable=False) from exc
+    return OutgoingEmail(from_addr, to_addr, identifier, data)
 
 
 class SmtpEmailAdapter:
@@ -118,16 +166,17 @@ class SmtpEmailAdapter:
         except (smtplib.SMTPException, OSError):
             self._drop()
 
-    def _send(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    def _send(self, message: OutgoingEmail) -> dict[str, tuple[int, bytes]]:
         reused = self._smtp is not None and self._sent_on_connection > 0
         smtp = self._smtp or self._connect()
+        envelope = (message.sender, [message.recipient], message.data)
         try:
-            refused = smtp.send_message(message)
+            refused = smtp.sendmail(*envelope)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             self._drop()
             if not reused:
                 raise
-            refused = self._connect().send_message(message)  # the server hung up: once more
+            refused = self._connect().sendmail(*envelope)  # the server hung up: once more
         self._sent_on_connection += 1
         return refused
 
@@ -154,7 +203,7 @@ class SmtpEmailAdapter:
         if refused:
             self._reset()
             raise DeliveryFailed("the SMTP server refused the recipient", retryable=False)
-        return Receipt(str(message["Message-ID"]), f"accepted by {s.smtp_host}:{s.smtp_port}")
+        return Receipt(message.message_id, f"accepted by {s.smtp_host}:{s.smtp_port}")
 
     def close(self) -> None:
         """QUIT and close the connection, if one is open."""
