@@ -20,9 +20,12 @@ the result is the one running the requests one by one gives. `execute` is a batc
 
 from __future__ import annotations
 
+import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -40,7 +43,7 @@ from guardrails.contact import ContactAction, ContactDecision, CustomerState, co
 from guardrails.contact_policy import ContactPolicy
 from guardrails.contact_state import load_customer_states, lock_customers, lookback_of
 from guardrails.contact_store import policy_of
-from guardrails.delivery import ChannelAdapter, Delivery, DeliveryFailed
+from guardrails.delivery import ChannelAdapter, Delivery, DeliveryFailed, Receipt
 from guardrails.gate_store import (
     Held,
     Key,
@@ -53,6 +56,7 @@ from guardrails.gate_store import (
 )
 
 Status = Literal["executed", "blocked", "duplicate", "failed"]
+logger = logging.getLogger(__name__)
 GATE = "gate"
 MAX_KEY = 200
 
@@ -298,6 +302,31 @@ def _delivery(request: ExecutionRequest) -> Delivery:
     )
 
 
+def _deliver(adapter: ChannelAdapter, request: ExecutionRequest) -> Receipt:
+    """The adapter's receipt; any error it raises is a failed send (DeliveryFailed), never an
+    exception that would roll back the batch's sends made before it. Not retryable: the
+    provider may have taken the message. Logged by type and place only (its text may hold
+    the customer's data)."""
+    try:
+        return adapter.deliver(_delivery(request))
+    except DeliveryFailed:
+        raise
+    except Exception as exc:
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        where = f"{Path(frame.filename).name}:{frame.lineno}"
+        logger.error(
+            "the %s adapter raised %s at %s for customer %s; the send is marked failed",
+            request.channel,
+            type(exc).__name__,
+            where,
+            request.customer_id,
+        )
+        raise DeliveryFailed(
+            f"the {request.channel} channel failed unexpectedly ({type(exc).__name__})",
+            retryable=False,
+        ) from None
+
+
 def _round(
     session: Session,
     requests: Sequence[ExecutionRequest],
@@ -329,7 +358,7 @@ def _round(
             result = GateResult("blocked", refusal.rule, refusal.detail, None, refusal.retry_at)
         else:
             try:
-                receipt = adapters[request.channel].deliver(_delivery(request))
+                receipt = _deliver(adapters[request.channel], request)
             except DeliveryFailed as exc:
                 released.append(execution_id)
                 outcome = {"rule": "channel", "detail": str(exc), "retryable": exc.retryable}

@@ -73,7 +73,7 @@ def _claim(session: Session, event: FeedbackEvent, execution: Execution, now: da
             occurred_at=event.occurred_at,
             received_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["workspace_id", "event_id"])
+        .on_conflict_do_nothing(index_elements=["workspace_id", "channel", "event_id"])
         .returning(MessageEvent.id)
     )
     return session.execute(statement).scalar_one_or_none() is not None

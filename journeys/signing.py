@@ -18,6 +18,8 @@ TIMESTAMP_HEADER = "X-Mcopilot-Timestamp"
 SIGNATURE_HEADER = "X-Mcopilot-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 SCHEME = "v1"
+MAX_TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658
+MAX_SIGNATURES = 4  # offered at once while a secret rotates
 
 
 def mac(key: bytes, message: bytes) -> bytes:
@@ -50,10 +52,10 @@ def verify(
         raise Unauthorized(
             "missing", field=TIMESTAMP_HEADER, fix="send the Unix time the request was signed at"
         )
-    try:
-        at = int(timestamp.strip())
-    except ValueError:
-        raise Unauthorized("is not a Unix time in whole seconds", field=TIMESTAMP_HEADER) from None
+    text = timestamp.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_TIMESTAMP_DIGITS):
+        raise Unauthorized("is not a Unix time in whole seconds", field=TIMESTAMP_HEADER)
+    at = int(text)
     if abs(now - at) > tolerance_s:
         raise Unauthorized(
             f"is {abs(int(now) - at)} s from the server's clock; at most {tolerance_s} s is "
@@ -65,9 +67,10 @@ def verify(
         raise Unauthorized(
             "missing", field=SIGNATURE_HEADER, fix=f"send {SCHEME}=<hex HMAC-SHA256>"
         )
-    expected = signature(key, at, body)
-    offered = [part.strip() for part in signature_header.split(",")]
-    if not any(hmac.compare_digest(expected, part) for part in offered):
+    expected = signature(key, at, body).encode("ascii")
+    # compared as bytes: compare_digest refuses a str with non-ASCII characters (a 500)
+    offered = [part.strip().encode("utf-8", "replace") for part in signature_header.split(",")]
+    if not any(hmac.compare_digest(expected, part) for part in offered[:MAX_SIGNATURES]):
         raise Unauthorized(
             "does not match the body and timestamp",
             field=SIGNATURE_HEADER,

@@ -95,6 +95,10 @@ def _render(source: str, path: str, escape: bool, variables: Mapping[str, Any]) 
         raise DeliveryFailed(
             f"template {path} tries an operation the sandbox forbids", retryable=False
         ) from None
+    except Exception as exc:  # a filter on a value of the wrong type, a division by zero...
+        raise DeliveryFailed(
+            f"template {path} failed for this customer ({type(exc).__name__})", retryable=False
+        ) from None
 
 
 def _fill(content: Any, path: str, escape: bool, variables: Mapping[str, Any]) -> Any:

@@ -20,7 +20,7 @@ class MessageEvent(Base):
 
     __tablename__ = "message_events"
     __table_args__ = (
-        UniqueConstraint("workspace_id", "event_id", name="uq_message_events_event"),
+        UniqueConstraint("workspace_id", "channel", "event_id", name="uq_message_events_event"),
         Index("ix_message_events_customer", "workspace_id", "customer_id", "type"),
         Index("ix_message_events_execution", "execution_id"),
     )

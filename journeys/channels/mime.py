@@ -52,11 +52,11 @@ def address(name: str, value: str) -> tuple[str, str]:
         raise MimeError(f"the {name} address contains a line break")
     pairs = email.utils.getaddresses([value])
     if len(pairs) != 1 or not pairs[0][1]:
-        raise MimeError(f"the {name} address {value!r} is not one email address")
+        raise MimeError(f"the {name} address is not one email address")
     display, addr = pairs[0]
     local, _, domain = addr.rpartition("@")
     if not local or not domain:
-        raise MimeError(f"the {name} address {value!r} is not one email address")
+        raise MimeError(f"the {name} address is not one email address")
     if not domain.isascii():
         try:
             domain = domain.encode("idna").decode("ascii")
@@ -66,7 +66,7 @@ def address(name: str, value: str) -> tuple[str, str]:
         raise MimeError(f"the {name} address has a non-ASCII local part (SMTPUTF8 is not used)")
     addr = f"{local}@{domain}"
     if not _ADDR_SPEC.match(addr):
-        raise MimeError(f"the {name} address {value!r} is not one email address")
+        raise MimeError(f"the {name} address is not one email address")
     text = email.utils.formataddr((display, addr), charset="utf-8") if display else addr
     return text, addr
 

@@ -149,3 +149,68 @@ def test_without_a_secret_the_webhook_asks_to_be_retried_later(settings):
         response = post_feedback(client, {"id": "e"})
     assert response.status_code == 503
     assert response.json()["field"] == "MCOPILOT_WEBHOOK_SECRET"
+
+
+def test_two_providers_may_number_their_events_alike(db_settings):
+    """Event ids are the provider's: the email provider's `evt_1` and the SMS provider's
+    `evt_1` are two events; the same channel and id again is a replay."""
+    from datetime import UTC, datetime
+
+    from core.models import Execution
+    from journeys.feedback import FeedbackEvent
+    from journeys.feedback_store import _claim
+
+    with sent_email(db_settings) as sent, api(sent.settings) as client:
+        first = post_feedback(client, event(sent, "evt_1", "open"))
+        with session_scope(sent.settings) as session:
+            execution = session.scalars(select(Execution)).first()
+            sms = FeedbackEvent(
+                id="evt_1",
+                type="delivered",
+                provider_message_id="sms-1",
+                occurred_at=datetime(2026, 11, 26, tzinfo=UTC),
+                channel="sms",
+            )
+            taken = _claim(session, sms, execution, datetime.now(UTC))
+            again = _claim(session, sms, execution, datetime.now(UTC))
+    assert first.json()["applied"] == 1
+    assert (taken, again) == (True, False)
+    assert _count(sent.settings, MessageEvent) == 2
+
+
+def test_an_oversized_body_without_a_length_is_cut_off_while_it_streams(settings):
+    def chunks():
+        for _ in range(40):
+            yield b" " * (64 * 1024)  # 2.5 MB in all, sent chunked
+
+    with api(settings) as client:
+        response = client.post(FEEDBACK, content=chunks(), headers={"X-Mcopilot-Timestamp": "1"})
+    assert response.status_code == 413, response.text
+    assert response.json()["field"] == "body"
+
+
+def test_odd_signature_and_timestamp_headers_are_refused_not_crashed_on(db_settings):
+    with sent_email(db_settings) as sent, api(sent.settings) as client:
+        body = b"[]"
+        now = str(int(time.time()))
+        odd = [
+            {TIMESTAMP_HEADER: now, SIGNATURE_HEADER: "v1=\u00e9\u00e9"},  # not ASCII
+            {TIMESTAMP_HEADER: "9" * 400, SIGNATURE_HEADER: "v1=00"},  # overflows a float
+            {TIMESTAMP_HEADER: "\u0661\u0662", SIGNATURE_HEADER: "v1=00"},  # Arabic digits
+            {TIMESTAMP_HEADER: now, SIGNATURE_HEADER: ",".join(["v1=00"] * 1000)},
+        ]
+        responses = [
+            client.post(
+                FEEDBACK,
+                content=body,
+                headers={k: v.encode("utf-8") for k, v in headers.items()},
+            )
+            for headers in odd
+        ]
+    assert [r.status_code for r in responses] == [401, 401, 401, 401], [r.text for r in responses]
+    assert [r.json()["field"] for r in responses] == [
+        SIGNATURE_HEADER,
+        TIMESTAMP_HEADER,
+        TIMESTAMP_HEADER,
+        SIGNATURE_HEADER,
+    ]

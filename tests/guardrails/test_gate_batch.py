@@ -204,3 +204,48 @@ def test_four_batches_racing_over_the_same_keys_send_each_once(tmp_path, postgre
     with session_scope(settings) as session:
         assert session.scalar(select(func.count()).select_from(Execution)) == 12
         assert verify(session, team.workspace_id, settings=settings).intact
+
+
+class _Broken:
+    """The real email adapter, except that one recipient makes it raise a plain error (a
+    provider's odd answer, a bug): not a DeliveryFailed."""
+
+    channel = "email"
+
+    def __init__(self, inner, recipient: str) -> None:
+        self.inner, self.recipient = inner, recipient
+
+    def deliver(self, delivery):
+        if delivery.recipient == self.recipient:
+            raise ValueError(f"unexpected answer for {delivery.recipient}")
+        return self.inner.deliver(delivery)
+
+
+def test_an_adapter_error_mid_batch_fails_that_send_and_keeps_the_others(db_settings, caplog):
+    batch = make_batch(db_settings, "odd")
+    names = ["c1", "c2", "c3", "c4"]
+    requests = [batch.request(f"k{n}", n) for n in names]
+    broken = requests[1].recipient
+    with smtp_server() as (inbox, port):
+        settings = smtp_settings(db_settings, port)
+        pool = AdapterPool(settings)
+        try:
+            adapters = {"email": _Broken(pool["email"], broken)}
+            with session_scope(settings) as session:
+                results = execute_many(session, requests, adapters, settings=settings, now=NOW)
+        finally:
+            pool.close()
+    assert [(r.status, r.rule) for r in results] == [
+        ("executed", "allowed"),
+        ("failed", "channel"),
+        ("executed", "allowed"),
+        ("executed", "allowed"),
+    ]
+    assert results[1].retryable is False  # the provider may have the message: not again
+    assert "ValueError" in results[1].detail and broken not in results[1].detail
+    assert sorted(str(m["To"]) for m in inbox.messages) == sorted(
+        r.recipient for r in requests if r.recipient != broken
+    )
+    assert facts(settings, batch.world.team.workspace_id)["executions"] == 3  # committed
+    assert broken not in caplog.text  # logged by type and place, never the address
+    assert "ValueError" in caplog.text

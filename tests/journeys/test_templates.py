@@ -76,3 +76,19 @@ def test_customer_fields_win_over_traits_and_unknown_ones_are_left_out():
         {"first_name": "Ada", "email": "old@example.com"}, email="ada@example.com", locale=None
     )
     assert found == {"first_name": "Ada", "email": "ada@example.com"}
+
+
+@pytest.mark.parametrize(
+    ("template", "variables"),
+    [
+        ("{{ total | round(2) }}", {"total": "12.5 EUR"}),  # a trait stored as text
+        ("{{ 100 / visits }}", {"visits": 0}),
+        ("{{ name.upper(1) }}", {"name": "Ada"}),
+    ],
+)
+def test_a_value_of_the_wrong_kind_fails_the_send_for_good(template, variables):
+    content = {"channel": "email", "subject": "s", "body": template}
+    with pytest.raises(DeliveryFailed, match=r"template body failed for this customer") as caught:
+        render_content(content, variables)
+    assert caught.value.retryable is False
+    assert "12.5 EUR" not in str(caught.value)

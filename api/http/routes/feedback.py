@@ -45,15 +45,31 @@ def _record(settings: Settings, events: list[FeedbackEvent]) -> list[Outcome]:
         return record_feedback(session, events, settings=settings)
 
 
+async def _body_within(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to pass `limit`: by its Content-Length
+    before anything is read, else while it streams in (nothing past the limit is kept)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(
+            f"is {declared} bytes; at most {limit}", field="body", fix="split the batch"
+        )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(
+                f"is more than {limit} bytes", field="body", fix="split the batch"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @router.post("/v1/webhooks/feedback")
 async def receive_feedback(request: Request, settings: SettingsDep) -> JSONResponse:
     """200 when every event was applied or seen before; 202 when some were ignored (about no
     message sent from here): neither is a failure a provider should retry."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(
-            f"is {len(body)} bytes; at most {MAX_BODY_BYTES}", field="body", fix="split the batch"
-        )
+    body = await _body_within(request, MAX_BODY_BYTES)
     try:
         key = webhook_key(settings)
     except ConfigurationError as exc:  # retry later: the events are not lost
