@@ -1,10 +1,14 @@
 """Seed 002's KPIs over the last 30 days, each one set-based query scoped to the workspace.
 
 - Cart recovery rate: recovered / abandoned carts created in the period (and at least an hour
-  before the as-of time). A cart is abandoned when it went an hour without an order: open or
-  cleared and untouched for an hour, or converted by an order placed more than an hour after
-  the cart was created (a conversion overwrites the cart's last update, so its creation is
-  the last activity known). Recovered: abandoned, then converted by a paid order.
+  before the as-of time). Seed 002: a cart is abandoned when it went an hour without the
+  shopper's activity and without an order. Measured from `activity_at`, the shopper's last
+  change to the cart (a conversion or a system clear does not touch it): abandoned when not
+  converted by an order placed by the as-of time and idle for an hour since its last activity
+  by then (open or cleared), or converted by an order placed more than an hour after its last
+  activity. Recovered: abandoned, then converted by a paid order by the as-of time. Carts
+  converted before migration 0023 have their creation as their last activity (the shopper's
+  last activity was lost), so for those the rate stays an approximation.
 - Churn win-back rate: of the customers sent a step of a churn-risk journey in the period
   (executions linked from the tasks of `churn_risk` enrolments), the share with a paid order
   within 14 days after a send (a customer sent recently may still order: the rate can rise).
@@ -55,14 +59,21 @@ CHURN_TRIGGER = "churn_risk"
 def cart_recovery(session: Session, workspace_id: str, as_of: datetime) -> Kpi:
     c = Cart
     o = Order
-    late = seconds_between(o.ordered_at, c.created_at) > ABANDON_AFTER.total_seconds()
-    linked = (o.workspace_id == c.workspace_id) & (o.id == c.converted_order_id)
-    quick = exists().where(linked, ~late, o.ordered_at <= as_of)
-    recovered = exists().where(linked, late, o.ordered_at <= as_of, o.status.in_(PAID))
-    idle = (c.status != "converted") & (c.updated_at <= as_of - ABANDON_AFTER)
-    abandoned = ((c.status == "converted") & ~quick) | idle
+    converting = (
+        (o.workspace_id == c.workspace_id)
+        & (o.id == c.converted_order_id)
+        & (o.ordered_at <= as_of)
+    )
+    ordered = o.id.is_not(None)
+    late = ordered & (seconds_between(o.ordered_at, c.activity_at) > ABANDON_AFTER.total_seconds())
+    idle = o.id.is_(None) & (c.activity_at <= as_of - ABANDON_AFTER)
+    abandoned = late | idle
+    recovered = late & o.status.in_(PAID)
     total, won = session.execute(
-        select(count_if(abandoned), count_if(abandoned & recovered)).where(
+        select(count_if(abandoned), count_if(recovered))
+        .select_from(c)
+        .outerjoin(o, converting)
+        .where(
             c.workspace_id == workspace_id,
             in_window(c.created_at, as_of - PERIOD, as_of - ABANDON_AFTER),
         )

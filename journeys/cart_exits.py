@@ -1,6 +1,7 @@
-"""Seed 002's abandoned-cart stop: a cart journey ends when an order is created after the cart's
-last update (converted) or the cart is cleared (exited). A set-based check the worker may call
-for one enrolment or for the workspace, and the sweep every trigger scan runs first."""
+"""Seed 002's abandoned-cart stop: a cart journey ends when an order is created after the
+shopper's last change to the cart (`activity_at`: converted) or the cart is cleared (exited).
+A set-based check the worker may call for one enrolment or for the workspace, and the sweep
+every trigger scan runs first."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def cart_stops(
         .where(
             Order.workspace_id == workspace_id,
             Order.customer_id == JourneyEnrolment.customer_id,
-            Order.ordered_at >= Cart.updated_at,
+            Order.ordered_at >= Cart.activity_at,
             Order.status.not_in(NOT_AN_ORDER),
         )
         .scalar_subquery()
@@ -86,7 +87,7 @@ def cart_stops(
                     cart,
                     "converted",
                     ORDER_CREATED,
-                    f"an order was created after cart {cart} was last updated",
+                    f"an order was created after cart {cart} was last changed",
                     row.ordered_at,
                 )
             )

@@ -102,24 +102,24 @@ def _live(workspace_id: str) -> list[Any]:
 
 
 def abandoned_cart(workspace_id: str, trigger: AbandonedCartTrigger, window: Window) -> Select:
-    """An open cart last updated `inactive_hours` ago or more (within the lookback), with no
-    order since that update; the customer's latest such cart."""
+    """An open cart the shopper last changed (`activity_at`) `inactive_hours` ago or more
+    (within the lookback), with no order since that change; the customer's latest such cart."""
     idle = timedelta(hours=trigger.inactive_hours)
     idle_seconds = int(idle.total_seconds())
     ordered_since = exists().where(
         Order.workspace_id == Cart.workspace_id,
         Order.customer_id == Cart.customer_id,
-        Order.ordered_at >= Cart.updated_at,
+        Order.ordered_at >= Cart.activity_at,
         Order.status.not_in(NOT_AN_ORDER),
     )
     latest = func.row_number().over(
-        partition_by=Cart.customer_id, order_by=(Cart.updated_at.desc(), Cart.id.desc())
+        partition_by=Cart.customer_id, order_by=(Cart.activity_at.desc(), Cart.id.desc())
     )
     carts = (
         select(
             Cart.customer_id,
             Cart.id,
-            Cart.updated_at,
+            Cart.activity_at,
             Cart.total_cents,
             latest.label("latest"),
         )
@@ -128,8 +128,8 @@ def abandoned_cart(workspace_id: str, trigger: AbandonedCartTrigger, window: Win
             *_live(workspace_id),
             Cart.workspace_id == workspace_id,
             Cart.status == "open",
-            Cart.updated_at <= window.now - idle,
-            Cart.updated_at > window.now - idle - window.lookback,
+            Cart.activity_at <= window.now - idle,
+            Cart.activity_at > window.now - idle - window.lookback,
             ~ordered_since,
         )
         .subquery("carts")
@@ -137,8 +137,8 @@ def abandoned_cart(workspace_id: str, trigger: AbandonedCartTrigger, window: Win
     return select(
         *_columns(
             carts.c.customer_id,
-            _key(carts.c.customer_id, trigger.type, utc_day(carts.c.updated_at, idle_seconds)),
-            carts.c.updated_at,
+            _key(carts.c.customer_id, trigger.type, utc_day(carts.c.activity_at, idle_seconds)),
+            carts.c.activity_at,
             carts.c.id,
             carts.c.total_cents,
         )

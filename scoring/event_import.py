@@ -279,7 +279,7 @@ def _apply_order(
                 discount_cents=fact.discount_cents,
             )
         )
-    if fact.cart_id:
+    if fact.cart_id:  # the order is not the shopper changing the cart: activity_at stays
         cart = session.get(Cart, (workspace_id, fact.cart_id))
         if cart is not None:
             cart.status, cart.converted_order_id, cart.updated_at = "converted", fact.order_id, at
@@ -297,6 +297,7 @@ def _apply_cart(
             status="open",
             created_at=at,
             updated_at=at,
+            activity_at=at,
             total_cents=0,
         )
         session.add(cart)
@@ -328,6 +329,7 @@ def _apply_cart(
     ).all()
     cart.total_cents = sum(i.quantity * i.unit_price_cents for i in items)
     cart.updated_at = max(cart.updated_at, at)
+    cart.activity_at = max(cart.activity_at, at)
     if cart.status == "converted":
         return
     cart.status = "open" if items else "cleared"

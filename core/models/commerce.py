@@ -101,6 +101,10 @@ class OrderItem(Base):
 
 
 class Cart(Base):
+    """A shopper's cart. `updated_at` is the row's last write (a conversion or a system clear
+    sets it too); `activity_at` is the shopper's last change (created, items added, changed or
+    removed), what "inactive over 1 hour" is measured from (seed 002's abandoned cart)."""
+
     __tablename__ = "carts"
     __table_args__ = (Index("ix_carts_customer", "workspace_id", "customer_id", "updated_at"),)
 
@@ -112,6 +116,7 @@ class Cart(Base):
     status: Mapped[str] = mapped_column(String(10), doc="open|converted|cleared")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
     converted_order_id: Mapped[str | None] = mapped_column(String(100))
     total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 

@@ -267,7 +267,10 @@ class Records:
         status: str = "open",
         updated: datetime | None = None,
         order_id: str | None = None,
+        activity: datetime | None = None,
     ) -> None:
+        """A cart; its last activity, unless given, as migration 0023 backfills it: its last
+        update, or its creation when an order converted it."""
         self.session.add(
             Cart(
                 workspace_id=self.workspace_id,
@@ -276,6 +279,7 @@ class Records:
                 status=status,
                 created_at=created,
                 updated_at=updated or created,
+                activity_at=activity or (created if order_id else updated or created),
                 converted_order_id=order_id,
                 total_cents=1000,
             )

@@ -76,6 +76,31 @@ def test_a_cart_journey_stops_when_an_order_is_created_or_the_cart_is_cleared(db
     assert states == {c[0]: "cancelled", c[1]: "cancelled", c[2]: "pending"}
 
 
+def test_cart_idleness_counts_from_the_shoppers_last_activity(db_settings):
+    """Inactive over an hour since the shopper's last change (`activity_at`), whatever wrote
+    the cart since; an order after that change ends the journey."""
+    world = make_trigger_world(db_settings, customers=3)
+    c = world.customers
+    world.journey("JRN-CART", {"type": "abandoned_cart", "inactive_hours": 1})
+    touched = world.cart(c[0], T0 - hours(1) / 6, activity_at=T0 - hours(3))  # system write
+    world.cart(c[1], T0 - hours(1) / 6, activity_at=T0 - hours(1) / 2)  # still shopping
+    world.cart(c[2], T0 - hours(3), activity_at=T0 - hours(3))
+
+    assert world.scan(T0).enrolled == 2
+    assert sorted(world.enrolled("JRN-CART")) == sorted([c[0], c[2]])
+    assert world.details("JRN-CART", c[0]) == [
+        f"cart {touched} (45.00) idle since 2026-11-20 08:00 UTC: enrolled"
+    ]
+
+    world.order(c[0], T0 + hours(1) / 6)  # after the last activity, before a later write
+    world.set_cart(touched, "open", updated_at=T0 + hours(1) / 2)
+    report = world.scan(T0 + hours(1))
+    assert report.cart_exits == 1
+    ended = {e.customer_id: e for e in world.enrolments("JRN-CART")}
+    assert (ended[c[0]].status, ended[c[0]].converted_at) == ("converted", T0 + hours(1) / 6)
+    assert ended[c[2]].status == "active"
+
+
 def test_churn_risk_fires_for_active_customers_whose_last_order_is_old(db_settings):
     world = make_trigger_world(db_settings, customers=5)
     c = world.customers

@@ -135,9 +135,18 @@ class TriggerWorld:
     # --- data -----------------------------------------------------------------------------
 
     def cart(
-        self, customer_id: str, updated_at: datetime, *, status: str = "open", cents: int = 4500
+        self,
+        customer_id: str,
+        updated_at: datetime,
+        *,
+        status: str = "open",
+        cents: int = 4500,
+        activity_at: datetime | None = None,
     ) -> str:
+        """A cart last written at `updated_at` and last changed by the shopper at
+        `activity_at` (the same moment unless given)."""
         cart_id = new_id("cart")
+        activity_at = activity_at or updated_at
         with session_scope(self.settings) as session:
             session.add(
                 Cart(
@@ -145,19 +154,25 @@ class TriggerWorld:
                     id=cart_id,
                     customer_id=customer_id,
                     status=status,
-                    created_at=updated_at - hours(1),
+                    created_at=min(activity_at, updated_at) - hours(1),
                     updated_at=updated_at,
+                    activity_at=activity_at,
                     total_cents=cents,
                 )
             )
         return cart_id
 
-    def set_cart(self, cart_id: str, status: str) -> None:
+    def set_cart(self, cart_id: str, status: str, *, updated_at: datetime | None = None) -> None:
+        """A write that is not the shopper's (a system clear, a price refresh): the cart's
+        activity stays."""
+        values: dict[str, Any] = {"status": status}
+        if updated_at is not None:
+            values["updated_at"] = updated_at
         with session_scope(self.settings) as session:
             session.execute(
                 update(Cart)
                 .where(Cart.workspace_id == self.workspace_id, Cart.id == cart_id)
-                .values(status=status)
+                .values(**values)
             )
 
     def order(

@@ -241,3 +241,21 @@ def test_rows_come_in_the_key_order_of_the_indexes_kept_during_a_load(settings):
     with session_scope(settings) as session:
         names = {row[0] for row in session.execute(text("SELECT name FROM sqlite_master"))}
     assert set(IN_KEY_ORDER) <= names
+
+
+def test_carts_activity_tells_quick_checkouts_from_recovered_carts():
+    """Every cart: created, then last changed by the shopper, then last written. A converted
+    cart was either checked out within the hour of its last change or left well over an hour
+    before its order (recovered); some quick checkouts were created over an hour before."""
+    carts = generate("ws_0123456789abcdef", 400, 6000, seed=3, end=END).tables["carts"]
+    created, activity, updated = (
+        carts[c].astype("datetime64[s]") for c in ("created_at", "activity_at", "updated_at")
+    )
+    assert (created <= activity).all() and (activity <= updated).all()
+    converted = np.array([s == "converted" for s in carts["status"]])
+    idle = (updated - activity)[converted].astype(np.int64)
+    quick, recovered = idle < 3000, idle >= 2 * 3600
+    assert (quick | recovered).all() and quick.any() and recovered.any()
+    opened = (updated - created)[converted].astype(np.int64)
+    assert (quick & (opened > 3600)).any()
+    assert (updated == activity)[~converted].all()

@@ -22,6 +22,9 @@ from core.models import (
     OrderItem,
 )
 from scoring.event_import import import_events
+from tests.scoring.segment_fixtures import db_settings
+
+__all__ = ["db_settings"]
 
 
 def write(path, messages):
@@ -309,3 +312,56 @@ def test_merge_and_commerce_on_postgres(tmp_path, postgres_url):
     with session_scope(settings) as session:
         live = session.scalars(select(Customer).where(Customer.merged_into.is_(None))).one()
         assert session.scalars(select(Order.customer_id)).one() == live.id
+
+
+def _cart_event(message_id: str, event: str, cart_id: str, when: str) -> dict:
+    return {
+        "type": "track",
+        "messageId": message_id,
+        "userId": "u",
+        "event": event,
+        "properties": {"cart_id": cart_id, "product_id": "reader", "price": 59},
+        "timestamp": when,
+    }
+
+
+def test_cart_events_set_the_carts_activity_and_an_order_leaves_it(tmp_path, db_settings):
+    """activity_at: the shopper's last change to the cart (added, removed, cleared); the order
+    that converts the cart moves updated_at only. On SQLite and PostgreSQL."""
+    with session_scope(db_settings) as session:
+        workspaces.create(session, "shop")
+    first = [
+        _cart_event("1", "Product Added", "c1", "2026-03-01T10:00:00Z"),
+        _cart_event("2", "Product Added", "c1", "2026-03-01T10:20:00Z"),
+        {
+            "type": "track",
+            "messageId": "3",
+            "userId": "u",
+            "event": "Order Completed",
+            "properties": {"order_id": "o1", "total": 118, "cart_id": "c1"},
+            "timestamp": "2026-03-01T12:00:00Z",
+        },
+        _cart_event("4", "Product Added", "c2", "2026-03-02T09:00:00Z"),
+        _cart_event("5", "Product Removed", "c2", "2026-03-02T09:05:00Z"),  # emptied
+    ]
+    assert import_events(db_settings, "shop", write(tmp_path / "a.jsonl", first)).loaded == 5
+
+    def carts() -> dict[str, tuple]:
+        with session_scope(db_settings) as session:
+            rows = session.scalars(select(Cart).order_by(Cart.id)).all()
+            return {
+                c.id: (c.status, c.updated_at.isoformat(), c.activity_at.isoformat()) for c in rows
+            }
+
+    assert carts() == {
+        "c1": ("converted", "2026-03-01T12:00:00+00:00", "2026-03-01T10:20:00+00:00"),
+        "c2": ("cleared", "2026-03-02T09:05:00+00:00", "2026-03-02T09:05:00+00:00"),
+    }
+    # A removal sent late, stamped before the order: the shopper's, so it counts as activity.
+    late = [_cart_event("6", "Product Removed", "c1", "2026-03-01T10:40:00Z")]
+    assert import_events(db_settings, "shop", write(tmp_path / "b.jsonl", late)).loaded == 1
+    assert carts()["c1"] == (
+        "converted",
+        "2026-03-01T12:00:00+00:00",
+        "2026-03-01T10:40:00+00:00",
+    )

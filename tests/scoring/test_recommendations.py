@@ -103,6 +103,7 @@ def _shop(session) -> str:
             status="open",
             created_at=NOW,
             updated_at=NOW,
+            activity_at=NOW,
             total_cents=1000,
         )
     )
