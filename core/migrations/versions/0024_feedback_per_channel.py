@@ -1,7 +1,7 @@
 """feedback events are unique per channel: two providers may number their events alike
 
 Revision ID: 0024
-Revises: 0020
+Revises: 0023
 Create Date: 2026-11-26
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0024"
-down_revision = "0020"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
