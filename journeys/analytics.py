@@ -2,8 +2,8 @@
 scoped to one workspace, assembled into a `Dashboard` (seed 000's live view, seed 002's KPIs).
 
 Definitions (each window ends at, and includes, the as-of time):
-- ACTIVE JOURNEYS: journeys whose run state is `active` (the current state: run states keep
-  no history). Customers in journeys: distinct customers with an enrolment active at the
+- ACTIVE JOURNEYS: journeys whose run state at the as-of time was `active` (the last change
+  at or before it, in `journey_state_changes`). Customers in journeys: distinct customers with an enrolment active at the
   as-of time (entered, not yet ended), holdout left out.
 - Pipeline per journey: see `JourneyRow` (conversion rate = converted / ended).
 - Trigger activity, last hour: firings (`trigger_firings`), sends (`executions`), failed
@@ -31,6 +31,7 @@ from core.models import (
     Execution,
     JourneyEnrolment,
     JourneyState,
+    JourneyStateChange,
     JourneyTarget,
     JourneyTask,
     JourneyVersion,
@@ -137,10 +138,18 @@ def pipeline(session: Session, workspace_id: str, as_of: datetime) -> list[Journ
 def journeys_in_flight(session: Session, workspace_id: str, as_of: datetime) -> tuple[int, int]:
     """(journeys running now, distinct customers in a journey at `as_of`)."""
     e = JourneyEnrolment
+    c = JourneyStateChange
+    latest = (
+        select(c.journey_id, func.max(c.id).label("last"))
+        .where(c.workspace_id == workspace_id, c.changed_at <= as_of)
+        .group_by(c.journey_id)
+        .subquery()
+    )
     running = session.scalar(
-        select(func.count()).where(
-            JourneyState.workspace_id == workspace_id, JourneyState.state == "active"
-        )
+        select(func.count())
+        .select_from(c)
+        .join(latest, (latest.c.journey_id == c.journey_id) & (latest.c.last == c.id))
+        .where(c.workspace_id == workspace_id, c.state == "active")
     )
     customers = session.scalar(
         select(func.count(distinct(e.customer_id))).where(

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from core.errors import Conflict, InvalidInput, NotFound
 from core.ids import canonical_json, content_hash, new_id
-from core.models import ApprovalItem, JourneyEnrolment, JourneyState, JourneyTask, JourneyVersion
+from core.models import (
+    ApprovalItem,
+    JourneyEnrolment,
+    JourneyState,
+    JourneyStateChange,
+    JourneyTask,
+    JourneyVersion,
+)
 from core.roles import Member, require_role
 from guardrails.approvals import is_approved
 from guardrails.audit.service import append
@@ -179,18 +186,18 @@ def save(
     )
     session.add(row)
     if session.get(JourneyState, (member.workspace_id, journey.id)) is None:
-        session.add(
-            JourneyState(
-                workspace_id=member.workspace_id,
-                journey_id=journey.id,
-                version=journey.version,
-                state="draft",
-                priority=journey.priority,
-                reason="",
-                changed_by=member.handle,
-                changed_at=now,
-            )
+        draft = JourneyState(
+            workspace_id=member.workspace_id,
+            journey_id=journey.id,
+            version=journey.version,
+            state="draft",
+            priority=journey.priority,
+            reason="",
+            changed_by=member.handle,
+            changed_at=now,
         )
+        session.add(draft)
+        _record_change(session, draft)
     session.flush()
     _audit(
         session,
@@ -273,7 +280,7 @@ def activate(
         )
     state.version, state.state, state.priority = version, RUNNING, journey.priority
     state.reason, state.changed_by, state.changed_at = "", member.handle, now
-    session.flush()
+    _record_change(session, state)
     _audit(
         session,
         member,
@@ -362,6 +369,22 @@ def resume(
     return changed
 
 
+def _record_change(session: Session, state: JourneyState) -> None:
+    """Keep the state just set, and when it took effect, in the journey's history."""
+    session.add(
+        JourneyStateChange(
+            workspace_id=state.workspace_id,
+            journey_id=state.journey_id,
+            version=state.version,
+            state=state.state,
+            reason=state.reason,
+            changed_by=state.changed_by,
+            changed_at=state.changed_at,
+        )
+    )
+    session.flush()
+
+
 def _set(
     session: Session,
     member: Member,
@@ -373,7 +396,7 @@ def _set(
 ) -> JourneyState:
     before = state.state
     state.state, state.reason, state.changed_by, state.changed_at = new, reason, member.handle, now
-    session.flush()
+    _record_change(session, state)
     _audit(
         session,
         member,

@@ -56,6 +56,25 @@ class JourneyState(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class JourneyStateChange(Base):
+    """Every change of a journey's run state, when it took effect: what "active on a given
+    day" is read from (the dashboard), while `JourneyState` holds the state now."""
+
+    __tablename__ = "journey_state_changes"
+    __table_args__ = (
+        Index("ix_journey_state_changes_when", "workspace_id", "journey_id", "changed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    journey_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class JourneyEnrolment(Base):
     """A customer in a journey. The unique trigger key (customer + trigger + date bucket, as
     seed 002 asks) makes a second firing of the same trigger enrol nobody."""

@@ -22,6 +22,7 @@ from core.models import (
     Execution,
     JourneyEnrolment,
     JourneyState,
+    JourneyStateChange,
     JourneyTarget,
     JourneyTask,
     JourneyVersion,
@@ -70,7 +71,11 @@ class Records:
             self.customers[name] = customer_id
         return self.customers[name]
 
-    def journey(self, journey_id: str, name: str, state: str = "active") -> None:
+    def journey(
+        self, journey_id: str, name: str, state: str = "active", since: datetime = T - 90 * D
+    ) -> None:
+        """A journey in `state` since `since` (its run state now and its history)."""
+        self.change(journey_id, state, since)
         self.session.add_all(
             [
                 JourneyVersion(
@@ -88,8 +93,23 @@ class Records:
                     version="1.0",
                     state=state,
                     changed_by="test",
+                    changed_at=since,
                 ),
             ]
+        )
+
+    def change(self, journey_id: str, state: str, at: datetime) -> None:
+        """A change of the journey's run state at `at`, in its history."""
+        self.session.add(
+            JourneyStateChange(
+                workspace_id=self.workspace_id,
+                journey_id=journey_id,
+                version="1.0",
+                state=state,
+                reason="",
+                changed_by="test",
+                changed_at=at,
+            )
         )
 
     def enrol(

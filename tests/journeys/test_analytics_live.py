@@ -88,6 +88,30 @@ def test_pipeline_as_of_an_earlier_moment(db):
     assert (at_risk.active, at_risk.ended, at_risk.converted) == (0, 4, 1)
 
 
+def test_journeys_running_are_counted_as_of_the_moment_asked(db):
+    with session_scope(db) as session:
+        r = Records.new(session, "acme")
+        r.journey("activation", "Activation", since=T - 10 * D)
+        r.journey("winback", "Win-back", state="draft", since=T - 10 * D)
+        r.change("winback", "active", T - 8 * D)
+        r.change("winback", "paused", T - 2 * D)  # an emergency pause...
+        r.change("winback", "active", T - D)  # ...and the resume
+        r.change("activation", "killed", T + H)  # after the as-of time
+    with session_scope(db) as session:
+        running = {
+            moment: journeys_in_flight(session, r.workspace_id, moment)[0]
+            for moment in (T - 20 * D, T - 9 * D, T - 5 * D, T - 36 * H, T, T + 2 * H)
+        }
+    assert running == {
+        T - 20 * D: 0,  # before either was activated
+        T - 9 * D: 1,
+        T - 5 * D: 2,
+        T - 36 * H: 1,  # win-back paused
+        T: 2,
+        T + 2 * H: 1,  # activation killed
+    }
+
+
 def test_trigger_activity_in_the_last_hour(db):
     with session_scope(db) as session:
         r = Records.new(session, "acme")

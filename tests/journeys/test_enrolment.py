@@ -83,6 +83,32 @@ def test_paused_and_draft_journeys_enrol_nobody(db_settings):
     assert result.status == "not_active"
 
 
+def test_every_run_state_change_is_kept_with_its_moment(db_settings):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from core.models import JourneyStateChange
+
+    world = make_world(db_settings)  # saved, then activated
+    later = START + timedelta(hours=3)
+    with session_scope(world.settings) as session:
+        journey_store.pause(session, world.team.marketer, JOURNEY, reason="legal review", now=START)
+        journey_store.kill_switch(session, world.team.admin, None, reason="regulator", now=later)
+        journey_store.resume(session, world.team.admin, JOURNEY, now=later + timedelta(hours=1))
+    with session_scope(world.settings) as session:
+        changes = session.execute(
+            select(JourneyStateChange.state, JourneyStateChange.changed_at)
+            .where(
+                JourneyStateChange.workspace_id == world.workspace_id,
+                JourneyStateChange.journey_id == JOURNEY,
+            )
+            .order_by(JourneyStateChange.id)
+        ).all()
+    assert [state for state, _ in changes] == ["draft", "active", "paused", "killed", "active"]
+    assert [at for _, at in changes][2:] == [START, later, later + timedelta(hours=1)]
+
+
 def test_holdout_and_experiment_assignments_are_deterministic(db_settings):
     world = make_world(db_settings, customers=0)
     body = journey_body(world.item_id, id="JRN-AB", holdout=0.3, start="ab")
