@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import ConfigurationError
@@ -27,10 +27,14 @@ from journeys.channels.webhook import URL_SETTINGS, WEBHOOK_CHANNELS, WebhookAda
 from journeys.templates import customer_variables
 
 # The identity kind that addresses a customer on each channel; in-app is addressed by the
-# customer's own id. Identities of kind `phone` and `device_token` come from the data loader or
-# the API that records them (Segment identify records user_id, anonymous_id and email).
+# customer's own id. `phone` comes from Segment identify `traits.phone` (E.164) and
+# `device_token` from any message's `context.device.token` (scoring.contact_identities keeps
+# one of each per customer); the demo data generator gives a share of customers both.
 ADDRESS_KINDS = {"email": "email", "sms": "phone", "push": "device_token"}
 BY_CUSTOMER_ID = "in_app"
+# Which of a customer's identities of a kind addresses them: the latest claimed (a phone or
+# device token carries when it was claimed), then the smallest value (an email has no date).
+LATEST_FIRST = (CustomerIdentity.recorded_at.desc().nulls_last(), CustomerIdentity.value)
 
 
 def adapter_for(channel: str, settings: Settings) -> ChannelAdapter:
@@ -104,7 +108,7 @@ def recipient_of(session: Session, workspace_id: str, customer_id: str, channel:
             CustomerIdentity.customer_id == customer_id,
             CustomerIdentity.kind == kind,
         )
-        .order_by(CustomerIdentity.value)
+        .order_by(*LATEST_FIRST)
         .limit(1)
     ).first()
     return address or ""
@@ -120,15 +124,19 @@ def recipients_of(
     if kind is None or not customer_ids:
         return {}
     rows = session.execute(
-        select(CustomerIdentity.customer_id, func.min(CustomerIdentity.value))
+        select(CustomerIdentity.customer_id, CustomerIdentity.value)
         .where(
             CustomerIdentity.workspace_id == workspace_id,
             CustomerIdentity.customer_id.in_(sorted(set(customer_ids))),
             CustomerIdentity.kind == kind,
         )
-        .group_by(CustomerIdentity.customer_id)
+        .order_by(CustomerIdentity.customer_id, *LATEST_FIRST)
     )
-    return {customer_id: value for customer_id, value in rows if value}
+    found: dict[str, str] = {}
+    for customer_id, value in rows:
+        if value:
+            found.setdefault(customer_id, value)  # the first row of each customer's is theirs
+    return found
 
 
 def fields_of(customer: Customer) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""What Segment e-commerce and email events say about orders, carts, engagement and consent.
+"""What Segment e-commerce and email events say about orders, carts, engagement, consent and
+where the customer can be reached (a phone from identify traits, a push token from the device).
 
 Pure: a validated message in, typed facts (or a row error naming the property) out.
 """
@@ -10,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from core.models import CHANNELS
+from scoring.phone_numbers import PHONE_FIX, PhoneError, normalise_phone
 from scoring.segment_messages import Identify, Message, RowError, Track
 
 EMAIL_EVENTS = {
@@ -22,12 +24,14 @@ EMAIL_EVENTS = {
     "Unsubscribed": "unsubscribe",
 }
 ORDER_STATUS_EVENTS = {"Order Refunded": "refunded", "Order Cancelled": "cancelled"}
+MAX_ADDRESS_CHARS = 320  # customer_identities.value
 
 
 class PropertyError(ValueError):
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, fix: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+        self.fix = fix
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +91,16 @@ class ProfileFact:
     preferred_channels: tuple[str, ...] | None = None
 
 
-Fact = OrderFact | OrderStatusFact | CartFact | EmailFact | ConsentFact | ProfileFact
+@dataclass(frozen=True, slots=True)
+class ContactFact:
+    """An address the customer is reached at: `phone` (E.164) or `device_token` (push). Not a
+    key for finding or merging profiles; the latest claim to one value wins."""
+
+    kind: str
+    value: str
+
+
+Fact = OrderFact | OrderStatusFact | CartFact | EmailFact | ConsentFact | ProfileFact | ContactFact
 
 
 def cents(value: Any, path: str) -> int:
@@ -224,14 +237,45 @@ def _profile_fact(message: Identify) -> ProfileFact:
     )
 
 
+def _phone_facts(message: Identify) -> list[Fact]:
+    """`traits.phone` as E.164; absent or blank is no phone, anything else must normalise."""
+    raw = message.traits.get("phone")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return []
+    if isinstance(raw, bool) or not isinstance(raw, str | int):
+        raise PropertyError("traits.phone", "must be text", PHONE_FIX)
+    try:
+        return [ContactFact("phone", normalise_phone(str(raw)))]
+    except PhoneError as exc:
+        raise PropertyError("traits.phone", str(exc), exc.fix) from None
+
+
+def _device_facts(message: Message) -> list[Fact]:
+    """`context.device.token` (the Segment spec's push token); `context.device.type` (ios,
+    android...) may come with it and is not needed to address a push."""
+    device = message.context.get("device")
+    token = device.get("token") if isinstance(device, dict) else None
+    if token is None or (isinstance(token, str) and not token.strip()):
+        return []
+    if not isinstance(token, str):
+        raise PropertyError(
+            "context.device.token", "must be text", "send the push token the device registered"
+        )
+    if len(token.strip()) > MAX_ADDRESS_CHARS:
+        raise PropertyError(
+            "context.device.token", f"is longer than {MAX_ADDRESS_CHARS} characters"
+        )
+    return [ContactFact("device_token", token.strip())]
+
+
 def facts_of(message: Message, line: int, prefix: str = "") -> list[Fact] | RowError:
     """The facts a message carries beyond being an event, or the error that stops it."""
     try:
-        facts = _consent_facts(message)
+        facts = _consent_facts(message) + _device_facts(message)
         if isinstance(message, Identify):
-            facts.insert(0, _profile_fact(message))
+            facts = [_profile_fact(message), *_phone_facts(message), *facts]
         elif isinstance(message, Track):
             facts = _track_facts(message) + facts
         return facts
     except PropertyError as exc:
-        return RowError(line, prefix + exc.path, str(exc))
+        return RowError(line, prefix + exc.path, str(exc), exc.fix)

@@ -1,7 +1,7 @@
 """A realistic, deterministic demo data set: customers with a lifecycle mix, seasonal orders
 with items across categories, promotions and discount-sensitive buyers, carts abandoned and
-recovered, email campaigns with engagement, consent, pricing-page visits, and churners whose
-orders stop (the signal the churn model learns).
+recovered, email campaigns with engagement, consent, phones and push device tokens,
+pricing-page visits, and churners whose orders stop (the signal the churn model learns).
 
 Pure: numpy in, columns out (`generate`); `core.bulk.bulk_insert` loads them. The same seed,
 sizes and end date always give the same data.
@@ -243,12 +243,6 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
         "created_at": signup_at,
         "updated_at": signup_at,
     }
-    data.tables["customer_identities"] = {
-        "workspace_id": [workspace_id] * (2 * n),
-        "kind": ["user_id"] * n + ["email"] * n,
-        "value": np.concatenate([user_ids, emails]),
-        "customer_id": np.concatenate([customer_ids, customer_ids]),
-    }
     data.tables["orders"] = {
         "workspace_id": [workspace_id] * m,
         "id": order_ids,
@@ -288,9 +282,11 @@ def generate(workspace_id: str, customers: int, orders: int, seed: int, end: dat
         product_price_arr,
         product_ids_arr,
     )
-    _consent_and_email(
+    granted = _consent_and_email(
         data, rng, workspace_id, customer_ids, archetype, signup, active_until, end_day
     )
+    customers_of = (customer_ids, user_ids, emails, signup_at)
+    _identities(data, seed, workspace_id, customers_of, granted, tag)
     _pricing_views(
         data,
         rng,
@@ -394,9 +390,10 @@ def _consent_and_email(
     signup: np.ndarray,
     active_until: np.ndarray,
     end_day: np.datetime64,
-) -> None:
+) -> dict[str, np.ndarray]:
     """Consent given at sign-up; a campaign a month to consenting customers, with opens,
-    clicks, bounces and unsubscribes that fall away for churners after they leave."""
+    clicks, bounces and unsubscribes that fall away for churners after they leave. Returns
+    who granted each channel at sign-up."""
     n = len(customer_ids)
     signup_at = end_day + signup * DAY
     channel_rates = {"email": 0.85, "sms": 0.30, "push": 0.40, "in_app": 0.90}
@@ -404,8 +401,10 @@ def _consent_and_email(
         k: [] for k in ("customer_id", "channel", "status", "source", "recorded_at")
     }
     email_ok = rng.random(n) < channel_rates["email"]
+    granted_by_channel: dict[str, np.ndarray] = {}
     for channel, rate in channel_rates.items():
         granted = email_ok if channel == "email" else rng.random(n) < rate
+        granted_by_channel[channel] = granted
         idx = np.flatnonzero(granted)
         consent_rows["customer_id"].append(customer_ids[idx])
         consent_rows["channel"].append(np.full(len(idx), channel))
@@ -470,6 +469,53 @@ def _consent_and_email(
     data.tables["channel_consents"] = {
         "workspace_id": [workspace_id] * total,
         **{k: np.concatenate(v) for k, v in consent_rows.items()},
+    }
+    return granted_by_channel
+
+
+def _identities(
+    data: DemoData,
+    seed: int,
+    workspace_id: str,
+    customers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    granted: dict[str, np.ndarray],
+    tag: str,
+) -> None:
+    """Every customer's userId and email; and `phone` and `device_token` addresses claimed at
+    sign-up: a phone for every customer who opted in to SMS and two in five of the others, a
+    device token for every one who opted in to push and one in five of the others. Phones are
+    +1 555 and the customer's number in seven digits (an area code no one holds, so a demo
+    never texts a real person).
+
+    The addresses are drawn from a stream of their own, so every other table is the same as
+    it was before they were added."""
+    customer_ids, user_ids, emails, signup_at = customers
+    n = len(customer_ids)
+    rng = np.random.default_rng([seed, 1])
+    with_phone = np.flatnonzero(granted["sms"] | (rng.random(n) < 0.4))
+    with_device = np.flatnonzero(granted["push"] | (rng.random(n) < 0.2))
+    phones, devices = len(with_phone), len(with_device)
+    data.tables["customer_identities"] = {
+        "workspace_id": [workspace_id] * (2 * n + phones + devices),
+        "kind": ["user_id"] * n + ["email"] * n + ["phone"] * phones + ["device_token"] * devices,
+        "value": np.concatenate(
+            [
+                user_ids,
+                emails,
+                _numbered("+1555", n, 7)[with_phone],
+                _numbered(f"demo-push-{tag}-", n, 8)[with_device],
+            ]
+        ),
+        "customer_id": np.concatenate(
+            [customer_ids, customer_ids, customer_ids[with_phone], customer_ids[with_device]]
+        ),
+        "recorded_at": np.concatenate(
+            [
+                np.full(2 * n, np.datetime64("NaT"), dtype="datetime64[s]"),
+                signup_at[with_phone],
+                signup_at[with_device],
+            ]
+        ),
     }
 
 

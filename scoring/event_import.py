@@ -1,5 +1,5 @@
-"""Load Segment-spec messages into a workspace: profiles, identities, consent, events, orders,
-carts and email engagement. Idempotent by messageId.
+"""Load Segment-spec messages into a workspace: profiles, identities, contact addresses (phone,
+push token), consent, events, orders, carts and email engagement. Idempotent by messageId.
 
 Every line is validated first (bad rows are reported with line number and field, and left
 out); the valid messages then load in one transaction, so an import never half-writes.
@@ -36,6 +36,7 @@ from core.settings import Settings
 from scoring.commerce_events import (
     CartFact,
     ConsentFact,
+    ContactFact,
     EmailFact,
     Fact,
     Item,
@@ -44,6 +45,7 @@ from scoring.commerce_events import (
     ProfileFact,
     facts_of,
 )
+from scoring.contact_identities import claim_address
 from scoring.identity import Resolver
 from scoring.segment_messages import Page, Parsed, RowError, Track, parse_line
 
@@ -184,6 +186,8 @@ def _apply(
         if fact.preferred_channels is not None:
             customer.preferred_channels = list(fact.preferred_channels)
         customer.updated_at = at
+    elif isinstance(fact, ContactFact):
+        claim_address(session, workspace_id, customer.id, fact.kind, fact.value, at)
     elif isinstance(fact, ConsentFact):
         current = session.get(ChannelConsent, (workspace_id, customer.id, fact.channel))
         if current is None:

@@ -1,5 +1,6 @@
 """Identity resolution: which customer profile a message belongs to, and which profiles an
-identify proves to be one person.
+identify proves to be one person. Only user_id, anonymous_id and email decide that; a phone or
+push token is an address (`scoring.contact_identities`), never a reason to merge.
 
 `plan_merge` decides on plain data; `resolve` reads and writes the database around it.
 """
@@ -23,6 +24,7 @@ from core.models import (
     Order,
 )
 from core.order_log import note_order_write
+from scoring.contact_identities import keep_latest_on_merge
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,7 @@ class Resolver:
         )
         if moved_from is not None:  # the loser's orders change customer: RFM must know
             note_order_write(self.session, ws, moved_from)
+        keep_latest_on_merge(self.session, ws, loser, winner)  # one phone, one device token
         for model in (CustomerIdentity, Event, Order, Cart, EmailEvent):
             self.session.execute(
                 update(model)

@@ -18,14 +18,16 @@ MAX_LINE_BYTES = 512 * 1024
 
 @dataclass(frozen=True, slots=True)
 class RowError:
-    """A row that did not load: where, which field, and what is wrong."""
+    """A row that did not load: where, which field, what is wrong and (when known) the fix."""
 
     line: int
     field: str
     message: str
+    fix: str | None = None
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field}: {self.message}"
+        text = f"line {self.line}: {self.field}: {self.message}"
+        return f"{text}; {self.fix}" if self.fix else text
 
 
 class _Message(BaseModel):

@@ -36,7 +36,8 @@ def import_events(
     file: FileArgument, workspace: WorkspaceOption, as_json: JsonOption = False
 ) -> None:
     """Segment-spec JSON lines (identify, track, page, batch); idempotent by messageId.
-    Bounces, complaints and unsubscribes then join the suppression list."""
+    traits.phone (E.164) and context.device.token address SMS and push. Bounces, complaints
+    and unsubscribes then join the suppression list."""
     from core import workspaces
     from core.db import session_scope
     from guardrails.suppressions import import_from_events

@@ -43,7 +43,12 @@ class Customer(Base):
 
 
 class CustomerIdentity(Base):
-    """An identifier seen in events, pointing at the profile it belongs to."""
+    """An identifier seen in events, pointing at the profile it belongs to.
+
+    user_id, anonymous_id and email find and merge profiles. phone and device_token are
+    contact addresses only: one customer holds at most one of each, and the latest claim to a
+    value takes it from whoever held it.
+    """
 
     __tablename__ = "customer_identities"
 
@@ -51,11 +56,14 @@ class CustomerIdentity(Base):
         ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(
-        String(20), primary_key=True, doc="user_id|anonymous_id|email"
+        String(20), primary_key=True, doc="user_id|anonymous_id|email|phone|device_token"
     )
     value: Mapped[str] = mapped_column(String(320), primary_key=True)
     customer_id: Mapped[str] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    recorded_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), doc="When the latest message claimed this address (phone, device_token)."
     )
 
 

@@ -260,6 +260,23 @@ def test_data_import_events_and_orders(cli, tmp_path):
     assert missing.exit_code == 2 and "no such file" in one_error_line(missing)
 
 
+def test_data_import_events_names_a_phone_without_a_country_code(cli, tmp_path):
+    cli("workspace", "create", "shop")
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"type": "identify", "messageId": "1", "userId": "c-1", "traits": {"phone": "+1 415'
+        ' 555 0123"}}\n'
+        '{"type": "identify", "messageId": "2", "userId": "c-2", "traits": {"phone": "415-555'
+        '-0199"}}\n'
+    )
+    result = cli("data", "import", "events", str(events), "-w", "shop", "--json")
+    assert json.loads(result.stdout)["errors"] == [
+        "line 2: traits.phone: has no country code; give the number in international form, "
+        "e.g. +14155550123"
+    ]
+    assert one_error_line(result).startswith("error: line 2: traits.phone: has no country code")
+
+
 def test_data_generate(cli):
     result = cli(
         "data",

@@ -10,10 +10,11 @@ from sqlalchemy import func, select, text
 
 from core.db import session_scope
 from core.errors import Conflict, InvalidInput
-from core.models import ChannelConsent, Customer, EmailEvent, Order, OrderItem
+from core.models import ChannelConsent, Customer, CustomerIdentity, EmailEvent, Order, OrderItem
 from core.settings import Settings
 from scoring.demo_data import ARCHETYPES, generate
 from scoring.demo_loader import generate_into
+from scoring.phone_numbers import E164
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -55,6 +56,40 @@ def test_churners_stop_ordering_and_the_seasons_show():
     assert set(ARCHETYPES) >= {"churned", "loyal", "new", "prospect"}
 
 
+def test_a_share_of_customers_get_a_phone_and_a_device_token():
+    data = generate("ws_0123456789abcdef", 2000, 10000, seed=3, end=END)
+    again = generate("ws_0123456789abcdef", 2000, 10000, seed=3, end=END)
+    ids = data.tables["customer_identities"]
+    assert np.array_equal(ids["value"], again.tables["customer_identities"]["value"])
+    kind = np.array(ids["kind"])
+    value = np.asarray(ids["value"])
+    owner = np.asarray(ids["customer_id"])
+    customers = data.tables["customers"]
+    # the keys stay as they were: every customer's userId, then their email
+    assert kind[:4000].tolist() == ["user_id"] * 2000 + ["email"] * 2000
+    assert value[:2000].tolist() == list(customers["user_id"])
+    assert np.isnat(ids["recorded_at"][:4000]).all()
+    phones, devices = value[kind == "phone"], value[kind == "device_token"]
+    assert 0.4 < len(phones) / 2000 < 0.8 and 0.3 < len(devices) / 2000 < 0.7
+    assert all(E164.fullmatch(p) and p.startswith("+1555") for p in phones)
+    assert len(set(phones)) == len(phones) and len(set(devices)) == len(devices)
+    assert set(owner[kind == "phone"]) <= set(customers["id"])
+    contact = kind[4000:]
+    assert (
+        len(contact) == len(ids["recorded_at"][4000:])
+        and not np.isnat(ids["recorded_at"][4000:]).any()
+    )
+    consents = data.tables["channel_consents"]
+    opted_in = {
+        channel: set(
+            np.asarray(consents["customer_id"])[np.asarray(consents["channel"]) == channel]
+        )
+        for channel in ("sms", "push")
+    }
+    assert opted_in["sms"] <= set(owner[kind == "phone"])  # every SMS opt-in can be texted
+    assert opted_in["push"] <= set(owner[kind == "device_token"])
+
+
 def count(settings, model):
     with session_scope(settings) as session:
         return session.scalar(select(func.count()).select_from(model))
@@ -68,6 +103,7 @@ def test_generate_loads_every_table_and_refuses_to_mix(settings):
     assert count(settings, OrderItem) == report.rows["order_items"] > 1500
     assert count(settings, EmailEvent) == report.rows["email_events"] > 0
     assert count(settings, ChannelConsent) == report.rows["channel_consents"] > 0
+    assert count(settings, CustomerIdentity) == report.rows["customer_identities"] > 400
     with session_scope(settings) as session:
         orphan_items = session.execute(
             text(
@@ -107,9 +143,18 @@ def test_generate_on_postgres(tmp_path, postgres_url):
     )
     assert count(settings, Order) == 1500
     assert count(settings, OrderItem) == report.rows["order_items"]
+    assert count(settings, CustomerIdentity) == report.rows["customer_identities"] > 400
     with session_scope(settings) as session:
         first = session.scalars(select(Order.ordered_at).order_by(Order.ordered_at)).first()
+        dated = dict(
+            session.execute(
+                select(CustomerIdentity.kind, func.count(CustomerIdentity.recorded_at)).group_by(
+                    CustomerIdentity.kind
+                )
+            ).all()
+        )
     assert first is not None and first.tzinfo is not None and first < END
+    assert dated["user_id"] == dated["email"] == 0 and dated["phone"] > 0 < dated["device_token"]
 
 
 def test_bulk_session_checks_foreign_keys_before_commit(settings):
