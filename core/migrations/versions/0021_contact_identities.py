@@ -1,7 +1,7 @@
 """contact identities: customer_identities.recorded_at, when a phone or device token was claimed
 
 Revision ID: 0021
-Revises: 0020
+Revises: 0025
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0021"
-down_revision = "0020"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
