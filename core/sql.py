@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, Numeric, String, literal
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    any_,
+    func,
+    literal,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ColumnElement
@@ -73,6 +86,47 @@ def _date_days_postgres(element: days_between_dates, compiler: Any, **kw: Any) -
 def dialect_insert(session: Session) -> Any:
     """The `insert` of the session's dialect, which has `on_conflict_do_nothing/update`."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def among(
+    session: Session, column: ColumnElement[Any], values: Sequence[Any], *, chunk: int = 500
+) -> list[ColumnElement[bool]]:
+    """`column IN values` as conditions for queries to run one after another and combine.
+
+    On PostgreSQL one, with the values as one array parameter (`column = ANY(:values)`):
+    psycopg converts every placeholder of an expanded IN (...) in Python, 10-20 ms per 500.
+    On SQLite one per `chunk` values (the lowest parameter limit of any build is 999)."""
+    unique = sorted(set(values))
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == any_(literal(unique, ARRAY(column.type)))]
+    return [column.in_(unique[start : start + chunk]) for start in range(0, len(unique), chunk)]
+
+
+def insert_rows(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[Any, list[Mapping[str, Any]] | None]:
+    """(statement, parameters) that insert `rows` (dicts with the same keys) when executed
+    together; the statement is the dialect's insert, so `on_conflict_do_nothing` and
+    `returning` apply, and the rows go in in the order given.
+
+    For an INSERT with RETURNING. On PostgreSQL one statement with one array parameter per
+    column, `INSERT ... SELECT * FROM unnest(:column_1, ...)`: an executemany with RETURNING
+    (SQLAlchemy sends multi-row VALUES, a placeholder per value) made psycopg convert every
+    placeholder in Python, some 0.1 ms a row, more than the server's work; 3,000 trigger
+    firings took 0.35 s, now 0.06 s. Without RETURNING a plain executemany is as fast (psycopg
+    pipelines it). Elsewhere an executemany of the rows (SQLite runs it in C)."""
+    insert = dialect_insert(session)
+    if session.get_bind().dialect.name != "postgresql" or not rows:
+        return insert(table), list(rows)
+    names = list(rows[0])
+    source = (
+        func.unnest(
+            *(literal([row[name] for row in rows], ARRAY(table.c[name].type)) for name in names)
+        )
+        .table_valued(*names)
+        .render_derived()
+    )
+    return insert(table).from_select(names, select(*(source.c[name] for name in names))), None
 
 
 class utc_day(FunctionElement[str]):  # noqa: N801 - reads as SQL

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core.models import TriggerFiring
-from core.sql import dialect_insert
+from core.sql import insert_rows
 
 DETAIL_MAX = 1000
 
@@ -29,13 +29,6 @@ def record(session: Session, workspace_id: str, firings: Sequence[Firing], *, at
     """Write the firings not logged yet with the same outcome; how many were new."""
     if not firings:
         return 0
-    statement = (
-        dialect_insert(session)(TriggerFiring.__table__)
-        .on_conflict_do_nothing(
-            index_elements=["workspace_id", "journey_id", "trigger_key", "outcome"]
-        )
-        .returning(TriggerFiring.id)
-    )
     rows = [
         {
             "workspace_id": workspace_id,
@@ -50,4 +43,8 @@ def record(session: Session, workspace_id: str, firings: Sequence[Firing], *, at
         }
         for firing in firings
     ]
-    return len(session.execute(statement, rows).all())
+    statement, parameters = insert_rows(session, TriggerFiring.__table__, rows)
+    statement = statement.on_conflict_do_nothing(
+        index_elements=["workspace_id", "journey_id", "trigger_key", "outcome"]
+    ).returning(TriggerFiring.id)
+    return len(session.execute(statement, parameters).all())

@@ -13,8 +13,9 @@ One scan, in the caller's transaction (never committed here), in this order:
    firings are all `paused`: it enrols nobody;
 5. the gate (`journeys.trigger_rules.gate`), one candidate per journey and customer, then one
    winner per customer across journeys (`resolve_conflicts`);
-6. winners are enrolled (`journeys.enrolment.enrol`: the unique trigger key makes a second
-   scan, or a concurrent one, enrol nobody);
+6. winners are enrolled, a batch per journey (`journeys.enrolment.enrol_many`: a handful of
+   statements however many; the unique trigger key makes a second scan, or a concurrent one,
+   enrol nobody);
 7. every firing is logged once per journey, key and outcome (`journeys.firings`).
 """
 
@@ -38,7 +39,8 @@ from core.settings import Settings, get_settings
 from core.statistics import analyze_stale
 from guardrails.contact_store import policy_of
 from journeys.cart_exits import sweep_cart_exits
-from journeys.enrolment import EnrolResult, enrol
+from journeys.enrol_plan import Entrant
+from journeys.enrolment import EnrolResult, enrol_many
 from journeys.fatigue import check_unsubscribe_rates
 from journeys.firings import Firing, record
 from journeys.journey_store import spec_of
@@ -289,7 +291,8 @@ def _enrolled(result: EnrolResult) -> Verdict:
 
 
 def _settle(session: Session, workspace_id: str, judged: list[_Judged], now: datetime) -> None:
-    """Resolve conflicts among the candidates and enrol the winners (every verdict set)."""
+    """Resolve conflicts among the candidates and enrol the winners, one batch per journey
+    (every verdict set)."""
     candidates = {item.key: item for item in judged if item.verdict is None}
     customers = sorted({item.hit.facts.customer_id for item in candidates.values()})
     winners, lost = resolve_conflicts(
@@ -301,19 +304,20 @@ def _settle(session: Session, workspace_id: str, judged: list[_Judged], now: dat
     )
     for key, verdict in lost.items():
         candidates[key].verdict = verdict
+    by_journey: dict[str, list[_Judged]] = {}
     for winner in winners:
         item = candidates[(winner.journey.id, winner.trigger_key)]
-        item.verdict = _enrolled(
-            enrol(
-                session,
-                workspace_id=workspace_id,
-                journey_id=winner.journey.id,
-                customer_id=winner.customer_id,
-                trigger_type=winner.journey.trigger.type,
-                trigger_key=winner.trigger_key,
-                at=now,
-            )
+        by_journey.setdefault(winner.journey.id, []).append(item)
+    for journey_id, items in by_journey.items():
+        results = enrol_many(
+            session,
+            workspace_id=workspace_id,
+            journey_id=journey_id,
+            trigger_type=items[0].journey.trigger.type,
+            entrants=[Entrant(item.hit.facts.customer_id, item.key[1], now) for item in items],
         )
+        for item, result in zip(items, results, strict=True):
+            item.verdict = _enrolled(result)
 
 
 def _log(

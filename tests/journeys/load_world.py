@@ -25,7 +25,8 @@ from core.models import (
 from core.settings import Settings
 from guardrails.contact_policy import ContactRules
 from journeys import journey_store
-from journeys.enrolment import enrol
+from journeys.enrol_plan import Entrant
+from journeys.enrolment import enrol_many
 from journeys.schedule import step_key
 from scoring.action_store import inventory_of
 from tests.guardrails.approval_fixtures import Team, make_team
@@ -170,19 +171,15 @@ def make_load_world(
     with session_scope(settings) as session:
         journey_store.save(session, team.marketer, journey(item_id, steps, channel))
         journey_store.activate(session, team.marketer, LOAD_JOURNEY)
-    enrolments = []
     with session_scope(settings) as session:
-        for customer in ids:
-            result = enrol(
-                session,
-                workspace_id=team.workspace_id,
-                journey_id=LOAD_JOURNEY,
-                customer_id=customer,
-                trigger_type="event",
-                trigger_key=f"{customer}:load",
-                at=entered,
-            )
-            enrolments.append(result.enrolment_id)
+        results = enrol_many(
+            session,
+            workspace_id=team.workspace_id,
+            journey_id=LOAD_JOURNEY,
+            trigger_type="event",
+            entrants=[Entrant(customer, f"{customer}:load", entered) for customer in ids],
+        )
+    enrolments = [result.enrolment_id for result in results]
     return LoadWorld(team, tuple(ids), tuple(f"s{i}" for i in range(steps)), tuple(enrolments))
 
 
