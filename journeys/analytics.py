@@ -3,8 +3,8 @@ scoped to one workspace, assembled into a `Dashboard` (seed 000's live view, see
 
 Definitions (each window ends at, and includes, the as-of time):
 - ACTIVE JOURNEYS: journeys whose run state at the as-of time was `active` (the last change
-  at or before it, in `journey_state_changes`). Customers in journeys: distinct customers with an enrolment active at the
-  as-of time (entered, not yet ended), holdout left out.
+  at or before it, in `journey_state_changes`). Customers in journeys: distinct customers
+  with an enrolment active at the as-of time (entered, not yet ended), holdout left out.
 - Pipeline per journey: see `JourneyRow` (conversion rate = converted / ended).
 - Trigger activity, last hour: firings (`trigger_firings`), sends (`executions`), failed
   deliveries per channel (the runtime's channel-failure alerts), suppressions by cap and by

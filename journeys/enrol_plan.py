@@ -12,7 +12,7 @@ turns it into a duplicate of the holder, and points the entrants it held out at 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, NamedTuple
@@ -75,10 +75,16 @@ def plan(
     return planned
 
 
-def after_race(planned: Sequence[Planned], lost: Mapping[str, str | None]) -> list[Planned]:
-    """The plan once the inserts in `lost` (planned id -> the winner's enrolment id) lost their
-    key to another transaction: they are duplicates, and entrants held out by them are held
-    out by the winner."""
+def after_race(
+    planned: Sequence[Planned],
+    lost: Mapping[str, str | None],
+    *,
+    to_active: Collection[str] = (),
+) -> list[Planned]:
+    """The plan once the inserts in `lost` (planned id -> the winner's enrolment id) lost to
+    another transaction: those that lost their key are duplicates, those in `to_active` found
+    the customer enrolled in the journey already (under another key); entrants held out by
+    them are held out by the winner."""
     if not lost:
         return list(planned)
     found: list[Planned] = []
@@ -86,7 +92,8 @@ def after_race(planned: Sequence[Planned], lost: Mapping[str, str | None]) -> li
         if item.enrolment_id not in lost:
             found.append(item)
         elif item.status == "insert":
-            found.append(Planned("duplicate", lost[item.enrolment_id]))
+            status = "already_active" if item.enrolment_id in to_active else "duplicate"
+            found.append(Planned(status, lost[item.enrolment_id]))
         else:
             found.append(replace(item, enrolment_id=lost[item.enrolment_id]))
     return found

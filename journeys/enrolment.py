@@ -226,7 +226,15 @@ def enrol_many(
     lost = {
         id_: holders.get(row["trigger_key"]) for id_, row in rows.items() if id_ not in inserted
     }
-    planned = after_race(planned, lost)
+    # not inserted and the key free: another transaction enrolled the customer in the journey
+    # under another key since they were read (uq_enrolments_active refused this row)
+    to_active = {id_ for id_, holder in lost.items() if holder is None}
+    if to_active:
+        active = _active_in(
+            session, workspace_id, journey_id, [rows[id_]["customer_id"] for id_ in to_active]
+        )
+        lost.update({id_: active.get(rows[id_]["customer_id"]) for id_ in to_active})
+    planned = after_race(planned, lost, to_active=to_active)
     _schedule_first(session, journey, [row for id_, row in rows.items() if id_ in inserted])
     session.flush()
     return [_result(item, rows) for item in planned]
@@ -285,13 +293,14 @@ def _holders(
 
 
 def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert the enrolments whose key is free, in the order given. An executemany (psycopg
+    """Insert the enrolments whose key is free and whose customer is not in the journey yet,
+    in the order given. An executemany (psycopg
     pipelines it), and which rows went in is read back: with RETURNING, SQLAlchemy would send
     multi-row VALUES, whose every placeholder psycopg converts in Python (0.1 ms a row)."""
     session.execute(
-        dialect_insert(session)(JourneyEnrolment.__table__).on_conflict_do_nothing(
-            index_elements=["workspace_id", "journey_id", "trigger_key"]
-        ),
+        # no conflict target: a row is skipped when its key is held (uq_enrolments_key) or
+        # when the customer is active in the journey already (uq_enrolments_active)
+        dialect_insert(session)(JourneyEnrolment.__table__).on_conflict_do_nothing(),
         rows,
     )
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
@@ -82,6 +92,17 @@ class JourneyEnrolment(Base):
     __tablename__ = "journey_enrolments"
     __table_args__ = (
         UniqueConstraint("workspace_id", "journey_id", "trigger_key", name="uq_enrolments_key"),
+        # one active enrolment per customer and journey, whichever path enrols (a scan, an
+        # exit's transition): the database decides a race between them
+        Index(
+            "uq_enrolments_active",
+            "workspace_id",
+            "journey_id",
+            "customer_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
         Index("ix_enrolments_customer", "workspace_id", "customer_id", "status"),
         Index("ix_enrolments_journey", "workspace_id", "journey_id", "status"),
     )

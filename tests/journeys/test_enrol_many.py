@@ -321,6 +321,94 @@ def test_the_unique_key_decides_between_two_racing_batches(db_settings):
         assert sorted(tasks) == sorted(r.enrolment_id for r in a + b[30:])
 
 
+def test_one_active_enrolment_per_customer_whatever_the_keys(db_settings):
+    """Batch B (an exit's transitions, say) enrols the same customers as batch A under other
+    keys, having read before A committed: the active-enrolment index refuses B's rows, which
+    are reported as already active in A's enrolments; nobody is in the journey twice."""
+    _postgres_only(db_settings)
+    world = make_scan_world(db_settings, 40, T0)
+    c = world.customers
+    args = {"workspace_id": world.workspace_id, "journey_id": SCAN_JOURNEY, "trigger_type": "event"}
+    results: dict[str, Any] = {}
+    errors: list[Exception] = []
+    inserted, pid = threading.Event(), []
+
+    def batch_a() -> None:
+        session = session_factory(world.settings)()
+        try:
+            results["a"] = enrol_many(
+                session, **args, entrants=[Entrant(x, f"{x}:scan", T0) for x in c[:20]]
+            )
+            inserted.set()
+            results["blocked"] = _blocked(world.settings, pid)
+            session.commit()
+        except Exception as exc:
+            errors.append(exc)
+            inserted.set()
+        finally:
+            session.close()
+
+    def batch_b() -> None:
+        session = session_factory(world.settings)()
+        try:
+            pid.append(session.scalar(text("SELECT pg_backend_pid()")))
+            inserted.wait(60)
+            results["b"] = enrol_many(
+                session, **args, entrants=[Entrant(x, f"{x}:transition", T0) for x in c[10:30]]
+            )
+            session.commit()
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=batch_a), threading.Thread(target=batch_b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and results["blocked"]
+    a, b = results["a"], results["b"]
+    assert [r.status for r in a] == ["enrolled"] * 20
+    assert [r.status for r in b] == ["already_active"] * 10 + ["enrolled"] * 10
+    assert [r.enrolment_id for r in b[:10]] == [r.enrolment_id for r in a[10:]]
+    with session_scope(world.settings) as session:
+        customers = session.scalars(select(JourneyEnrolment.customer_id)).all()
+        assert sorted(customers) == list(c[:30])  # each once
+        tasks = session.scalars(select(JourneyTask.enrolment_id)).all()
+        assert sorted(tasks) == sorted(r.enrolment_id for r in a + b[10:])
+
+
+def test_the_database_refuses_a_second_active_enrolment(db_settings):
+    """Whatever writes it, on both databases; once the first has ended, a new one may start."""
+    world = make_scan_world(db_settings, 2, T0)
+    customer = world.customers[0]
+    args = {"workspace_id": world.workspace_id, "journey_id": SCAN_JOURNEY, "trigger_type": "event"}
+    with session_scope(world.settings) as session:
+        (first,) = enrol_many(session, **args, entrants=[Entrant(customer, "k1", T0)])
+    with session_scope(world.settings) as session, pytest.raises(IntegrityError):
+        session.execute(
+            JourneyEnrolment.__table__.insert().values(
+                id="je_second",
+                workspace_id=world.workspace_id,
+                journey_id=SCAN_JOURNEY,
+                version="1.0",
+                customer_id=customer,
+                trigger_type="event",
+                trigger_key="k2",
+                status="active",
+                assignments={},
+                node_id="first",
+                entered_at=T0,
+            )
+        )
+    with session_scope(world.settings) as session:
+        end_enrolment(session, first.enrolment_id, status="completed", at=T0 + hours(1))
+    with session_scope(world.settings) as session:
+        (again,) = enrol_many(session, **args, entrants=[Entrant(customer, "k2", T0 + hours(2))])
+    assert (first.status, again.status) == ("enrolled", "enrolled")
+
+
 INJECT = {
     "sqlite": [
         "CREATE TRIGGER inject_failure BEFORE INSERT ON {table} "
