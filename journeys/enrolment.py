@@ -168,11 +168,11 @@ def enrol_many(
     """`enrol` for many customers of one journey, a result per entrant in order, the same as
     calling it for each in turn (`journeys.enrol_plan`), in a handful of statements: the
     journey's state; the customers active in it (and the keys held, when a customer comes
-    twice; `core.sql.among`); one
-    INSERT ... ON CONFLICT DO NOTHING of the enrolments (in key order, so two batches racing on
-    PostgreSQL never deadlock); the keys read back, which tell the rows inserted from those a
-    concurrent transaction won; one INSERT of their first tasks (per entry time). A bad
-    trigger key refuses the batch before any write. Never commits."""
+    twice; `core.sql.among`); one INSERT ... ON CONFLICT DO NOTHING of the enrolments (in
+    customer order, so two batches racing on PostgreSQL never deadlock); the keys read back,
+    which tell the rows inserted from those a concurrent transaction won; one INSERT of their
+    first tasks (per entry time). A bad trigger key refuses the batch before any write. Never
+    commits."""
     if not entrants:
         return []
     state = state_of(session, workspace_id, journey_id)
@@ -218,7 +218,10 @@ def enrol_many(
         }
         for entrant, enrolment_id in news
     }
-    _insert(session, sorted(rows.values(), key=lambda row: row["trigger_key"]))
+    # in customer order, as every transaction locks customers (their rows, by foreign key)
+    _insert(
+        session, sorted(rows.values(), key=lambda row: (row["customer_id"], row["trigger_key"]))
+    )
     holders = _holders(
         session, workspace_id, journey_id, [row["trigger_key"] for row in rows.values()]
     )
