@@ -7,15 +7,21 @@ suppression, caps, quiet hours and cooldowns (`contact_decision`), then the chan
 then the touch, the outbox row and the audit record. A refused or failed attempt gives the key
 back and leaves only its audit record.
 
-`execute_many` runs a batch with the same checks and set-based reads: every key claimed in one
-INSERT, the customers locked in id order, their states read in one query per workspace, each
-distinct approved item checked once (share-locked), the contact policy read once per workspace.
+`execute_many` runs a batch with the same checks and set-based reads: the customers locked in
+id order first (before the keys are claimed: an execution row points at its customer, so its
+INSERT takes a key-share lock on it, which a later FOR UPDATE would have to upgrade, and two
+sends to one customer would deadlock), every key claimed in one INSERT, the customers' states
+read in one query per workspace, each distinct approved item checked once (share-locked), the
+contact policy read once per workspace.
 The requests are then decided one after another in Python, each seeing the touches of the ones
 before it (so two messages to one customer in a batch count against the caps as they would one
-by one), and delivered; the writes follow in bulk, and the audit records are appended last, in
-request order, in one `append_many` per workspace, so the chain head is locked for
-milliseconds, not for the batch. A key that appears twice in a batch goes in a later round, so
-the result is the one running the requests one by one gives. `execute` is a batch of one.
+by one), and delivered; the writes follow in bulk. A key that appears twice in a batch goes in
+a later round, so the result is the one running the requests one by one gives. The audit
+records are appended last, after every round, in request order, in one `append_many` per
+workspace: the chain head is the last lock the batch takes (customers first, audit heads last,
+as every writer of the audit log does, so none of them deadlocks with another), held for
+milliseconds. A caller that takes more locks after the gate (a worker's next round) passes
+`defer_audit` and appends the records itself, at the end. `execute` is a batch of one.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from core.models import CHANNELS, GateControl
 from core.settings import Settings
 from guardrails.approvals import is_approved
 from guardrails.audit.entry import Entry, build_entry
-from guardrails.audit.service import append_many
+from guardrails.audit.service import append_each
 from guardrails.contact import ContactAction, ContactDecision, CustomerState, contact_decision
 from guardrails.contact_policy import ContactPolicy
 from guardrails.contact_state import load_customer_states, lock_customers, lookback_of
@@ -203,8 +209,9 @@ def _read_facts(
     settings: Settings,
     now: datetime,
 ) -> _Facts:
-    """Lock the customers (per workspace in id order), then read everything the decisions
-    need, in the gate's order: kill switch, approvals (share-locked), policy, contact state."""
+    """The customers' time zones (locked by `execute_many` already; locking again waits on no
+    one), then everything the decisions need, in the gate's order: kill switch, approvals
+    (share-locked), policy, contact state."""
     facts = _Facts()
     by_workspace: dict[str, set[str]] = {}
     for request, _ in live:
@@ -333,8 +340,9 @@ def _round(
     adapters: Mapping[str, ChannelAdapter],
     settings: Settings,
     now: datetime,
-) -> list[GateResult]:
-    """One batch whose keys are all distinct: claim, read, decide and deliver in order, write."""
+) -> tuple[list[GateResult], list[tuple[str, Entry]]]:
+    """One batch whose keys are all distinct: claim, read, decide and deliver in order, write;
+    the results and their audit entries (not appended yet)."""
     digests = [content_hash(dict(r.content)) for r in requests]
     claimed = claim_keys(session, requests, digests, now)
     held = held_executions(session, [key_of(r) for r in requests if key_of(r) not in claimed])
@@ -387,25 +395,7 @@ def _round(
         results.append(result)
     release_keys(session, released)
     record_sends(session, sent, now)
-    return _with_audit(session, results, entries, settings)
-
-
-def _with_audit(
-    session: Session,
-    results: list[GateResult],
-    entries: list[tuple[str, Entry]],
-    settings: Settings,
-) -> list[GateResult]:
-    """Append the batch's records, per workspace (in id order) in request order; the results
-    with their records' seqs."""
-    positions: dict[str, list[int]] = {}
-    for index, (ws, _) in enumerate(entries):
-        positions.setdefault(ws, []).append(index)
-    seqs: dict[int, int] = {}
-    for ws, indexes in sorted(positions.items()):
-        records = append_many(session, ws, [entries[i][1] for i in indexes], settings=settings)
-        seqs.update({i: int(record.seq) for i, record in zip(indexes, records, strict=True)})
-    return [replace(result, audit_seq=seqs[i]) for i, result in enumerate(results)]
+    return results, entries
 
 
 def _rounds(requests: Sequence[ExecutionRequest]) -> list[list[int]]:
@@ -428,22 +418,43 @@ def execute_many(
     *,
     settings: Settings,
     now: datetime | None = None,
+    defer_audit: list[tuple[str, Entry]] | None = None,
 ) -> list[GateResult]:
     """Run each request through every check and, only if all pass, its channel's adapter
     (`adapters[channel]`); the results in request order. Never commits: the caller commits the
     claims, touches, outbox rows and audit records together (a crash before the commit leaves
     none of them, though the messages delivered before it went out: a retry sends them with
-    the same idempotency key, for the receiver to drop)."""
+    the same idempotency key, for the receiver to drop).
+
+    With `defer_audit`, the audit entries ((workspace id, entry), in the order they are to be
+    appended) are added to that list instead of appended, and the results carry no
+    `audit_seq`: the caller appends them (`append_each`) once it takes no more locks."""
     for request in requests:
         validate_request(request, adapters.get(request.channel))
     now = now or utcnow()
+    by_workspace: dict[str, set[str]] = {}
+    for request in requests:
+        by_workspace.setdefault(request.workspace_id, set()).add(request.customer_id)
+    for ws, customers in sorted(by_workspace.items()):
+        lock_customers(session, ws, customers)  # first of all: see the module docstring
     results: list[GateResult | None] = [None] * len(requests)
+    entries: list[tuple[str, Entry]] = []
+    order: list[int] = []
     for positions in _rounds(requests):
         batch = [requests[i] for i in positions]
-        for index, result in zip(
-            positions, _round(session, batch, adapters, settings, now), strict=True
-        ):
+        done, written = _round(session, batch, adapters, settings, now)
+        for index, result in zip(positions, done, strict=True):
             results[index] = result
+        entries.extend(written)
+        order.extend(positions)
+    if defer_audit is not None:
+        defer_audit.extend(entries)
+    else:
+        records = append_each(session, entries, settings=settings)
+        for index, record in zip(order, records, strict=True):
+            result = results[index]
+            assert result is not None
+            results[index] = replace(result, audit_seq=int(record.seq))
     return [result for result in results if result is not None]
 
 

@@ -1,10 +1,11 @@
-"""The runner's set-based reads and writes for a batch of claimed tasks: rounds with one task
-per enrolment, the enrolments and tasks locked in id order, conversions and exits per journey
-version, and the approved items and customers the sends need, each in one query."""
+"""The runner's set-based reads and writes for a batch of claimed tasks: the batch's enrolments
+then customers locked up front, rounds with one task per enrolment, the enrolments and tasks
+locked in id order, conversions and exits per journey version, and the approved items and
+customers the sends need, each in one query."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -31,6 +32,32 @@ def rounds_by_enrolment(
             rounds.append([])
         rounds[level].append(task_id)
     return rounds
+
+
+def lock_up_front(
+    session: Session, enrolment_ids: Iterable[str], customers: Iterable[tuple[str, str]]
+) -> None:
+    """Lock every enrolment, then every customer ((workspace, customer) pairs) the batch can
+    touch, each in id order, before anything else: the rounds' later locks of them wait on no
+    one, so a batch of several rounds takes them in the one global order (enrolments, as the
+    sweeps end them; then customers, as the gate and the feedback webhook take them; the audit
+    heads last). A customer that no longer exists is left to the step that needs it."""
+    session.execute(
+        select(JourneyEnrolment.id)
+        .where(JourneyEnrolment.id.in_(sorted(set(enrolment_ids))))
+        .order_by(JourneyEnrolment.id)
+        .with_for_update()
+    ).all()
+    by_workspace: dict[str, set[str]] = {}
+    for workspace_id, customer_id in customers:
+        by_workspace.setdefault(workspace_id, set()).add(customer_id)
+    for workspace_id, ids in sorted(by_workspace.items()):
+        session.execute(
+            select(Customer.id)
+            .where(Customer.workspace_id == workspace_id, Customer.id.in_(sorted(ids)))
+            .order_by(Customer.id)
+            .with_for_update()
+        ).all()
 
 
 def lock_batch(

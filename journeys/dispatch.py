@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from core.errors import ConfigurationError
 from core.models import Customer, CustomerIdentity
 from core.settings import Settings
+from guardrails.audit.entry import Entry
 from guardrails.contact_state import customer_not_found
 from guardrails.delivery import ChannelAdapter
 from guardrails.gate import ExecutionRequest, GateResult, execute, execute_many
@@ -226,11 +227,12 @@ def dispatch_many(
     settings: Settings,
     adapters: Mapping[str, ChannelAdapter],
     now: datetime | None = None,
+    defer_audit: list[tuple[str, Entry]] | None = None,
 ) -> list[GateResult]:
     """`dispatch` for a batch, in one call to the gate; the results in request order. A
     request that cannot be addressed, or whose channel is not set up, fails (not retryable,
     nothing claimed) without stopping the others. NotFound for an unknown customer, as
-    `dispatch`."""
+    `dispatch`. `defer_audit`: as `execute_many`'s."""
     needed: dict[tuple[str, str], set[str]] = {}
     customers: dict[str, set[str]] = {}
     for request in requests:
@@ -263,7 +265,12 @@ def dispatch_many(
         variables = {**known, **request.variables}
         ready.append((index, replace(request, recipient=recipient, variables=variables)))
     gate = execute_many(
-        session, [request for _, request in ready], adapters, settings=settings, now=now
+        session,
+        [request for _, request in ready],
+        adapters,
+        settings=settings,
+        now=now,
+        defer_audit=defer_audit,
     )
     for (index, _), result in zip(ready, gate, strict=True):
         results[index] = result

@@ -6,6 +6,12 @@ channel), which also names the workspace and the customer. A new event is record
 its effect: email events also land in `email_events`, hard bounces and complaints suppress, an
 unsubscribe opts the customer out at once (consent revoked, suppressed, `customer.opted_out` for
 the journeys). Suppressions and opt-outs are audited. Nothing here commits: the request does.
+
+Lock order, as the execution gate's: every customer the request is about is locked first, all
+at once in id order (the rows each event writes point at its customer, so even an open takes a
+key-share lock on it), and the audit records are appended last, in one go; so a request about
+several customers never holds the audit head, or one customer, while it waits for a customer a
+worker's batch holds (that worker waiting for it: a deadlock, and a rolled-back batch).
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ from core.models import CHANNELS, ChannelConsent, EmailEvent, Execution, Message
 from core.settings import Settings
 from core.sql import dialect_insert
 from guardrails import suppressions
-from guardrails.audit.service import append
-from guardrails.contact_state import lock_customer
+from guardrails.audit.entry import Entry, build_entry
+from guardrails.audit.service import append, append_each
+from guardrails.contact_state import lock_customer, lock_customers
 from guardrails.opt_out import opt_out
 from journeys.feedback import FeedbackEvent, effect_of
 from journeys.unsubscribe import UnsubscribeToken
@@ -83,8 +90,22 @@ def _source(event: FeedbackEvent) -> str:
     return f"{event.channel} {event.type} feedback, event {event.id}"[: suppressions.SOURCE_MAX]
 
 
-def _apply(session: Session, event: FeedbackEvent, execution: Execution, settings: Settings) -> str:
-    """The event's effect beyond its record; what it did, in a few words."""
+def _lock(session: Session, executions: list[Execution | str]) -> None:
+    """Lock the customers of the events' sends, per workspace in id order, before anything
+    else is locked."""
+    customers: dict[str, set[str]] = {}
+    for execution in executions:
+        if isinstance(execution, Execution):
+            customers.setdefault(execution.workspace_id, set()).add(execution.customer_id)
+    for workspace_id, ids in sorted(customers.items()):
+        lock_customers(session, workspace_id, ids)
+
+
+def _apply(
+    session: Session, event: FeedbackEvent, execution: Execution
+) -> tuple[str, Entry | None]:
+    """The event's effect beyond its record: what it did, in a few words, and its audit entry
+    (appended by the caller, last). Its customer is locked already."""
     effect = effect_of(event)
     ws, customer = execution.workspace_id, execution.customer_id
     if effect.email_event is not None:
@@ -106,7 +127,6 @@ def _apply(session: Session, event: FeedbackEvent, execution: Execution, setting
         "bounce_type": event.bounce_type,
     }
     if effect.suppress is not None:
-        lock_customer(session, ws, customer)  # as the gate does: no send interleaves
         added = suppressions.add(
             session,
             ws,
@@ -117,31 +137,25 @@ def _apply(session: Session, event: FeedbackEvent, execution: Execution, setting
             now=event.occurred_at,
         )
         decision = "suppressed" if added else "already_suppressed"
-        append(
-            session,
-            ws,
+        entry = build_entry(
             actor=FEEDBACK_ACTOR,
             action=f"feedback.{event.type}",
             inputs=inputs,
             decision=decision,
             result={"channel": event.channel, "reason": effect.suppress},
-            settings=settings,
         )
-        return f"{decision.replace('_', ' ')} on {event.channel} ({effect.suppress})"
+        return f"{decision.replace('_', ' ')} on {event.channel} ({effect.suppress})", entry
     if effect.opt_out is not None:
         done = opt_out(session, ws, customer, effect.opt_out, _source(event))
-        append(
-            session,
-            ws,
+        entry = build_entry(
             actor=FEEDBACK_ACTOR,
             action="feedback.unsubscribe",
             inputs=inputs,
             decision="opted_out",
             result={"scope": effect.opt_out, "newly_revoked": list(done.newly_revoked)},
-            settings=settings,
         )
-        return f"opted out of {effect.opt_out}"
-    return "recorded"
+        return f"opted out of {effect.opt_out}", entry
+    return "recorded", None
 
 
 def record_feedback(
@@ -152,18 +166,24 @@ def record_feedback(
     now: datetime | None = None,
 ) -> list[Outcome]:
     """Apply each event once, in order; an event about no known send is ignored (not an error
-    a provider should retry)."""
+    a provider should retry). The customers first, the audit records last (see above)."""
     now = now or utcnow()
+    found = [(event, _execution_of(session, event)) for event in events]
+    _lock(session, [execution for _, execution in found])
     outcomes: list[Outcome] = []
-    for event in events:
-        execution = _execution_of(session, event)
+    entries: list[tuple[str, Entry]] = []
+    for event, execution in found:
         if isinstance(execution, str):
             outcomes.append(Outcome(event.id, "ignored", execution))
             continue
         if not _claim(session, event, execution, now):
             outcomes.append(Outcome(event.id, "duplicate", "seen before; nothing changed"))
             continue
-        outcomes.append(Outcome(event.id, "applied", _apply(session, event, execution, settings)))
+        detail, entry = _apply(session, event, execution)
+        if entry is not None:
+            entries.append((execution.workspace_id, entry))
+        outcomes.append(Outcome(event.id, "applied", detail))
+    append_each(session, entries, settings=settings)
     session.flush()
     return outcomes
 

@@ -21,8 +21,13 @@ What a send's outcome does to the task:
 - a template variable that has no value even after the segment-level and generic fallbacks
   -> skipped with the reason, never a broken message.
 
-Rows are locked enrolment first, then task (as `end_enrolment` does), so an exit or an opt-out
-waits for a send in flight instead of deadlocking with it.
+Lock order, one for the whole batch: its enrolments, then its customers (each in id order, all
+of them before the first round: a later round locks no new one), then per round the tasks, the
+approved items (share); the audit heads last: the gate's records of every round are appended
+once, at the end of the batch. Enrolment before task and customer is the order `end_enrolment`
+and the sweeps take them in (an exit or an opt-out waits for a send in flight instead of
+deadlocking with it); customers before the audit head the order of the feedback webhook and
+the gate; so no two of them, and no two workers, wait on each other in a circle.
 """
 
 from __future__ import annotations
@@ -36,11 +41,19 @@ from sqlalchemy.orm import Session
 
 from core.models import JourneyEnrolment, JourneyState, JourneyTask
 from core.settings import Settings
+from guardrails.audit.entry import Entry
+from guardrails.audit.service import append_each
 from guardrails.contact_state import customer_not_found
 from guardrails.delivery import ChannelAdapter
 from guardrails.gate import ExecutionRequest, GateResult
 from journeys.alerts import raise_alert
-from journeys.batch_io import Prepared, end_by_exits, lock_batch, rounds_by_enrolment
+from journeys.batch_io import (
+    Prepared,
+    end_by_exits,
+    lock_batch,
+    lock_up_front,
+    rounds_by_enrolment,
+)
 from journeys.dispatch import AdapterPool, dispatch_many, fields_of
 from journeys.journey_store import spec_of, state_of
 from journeys.personalize import load_sources, resolve
@@ -93,17 +106,20 @@ def run_batch(
 ) -> list[str]:
     """Run the claimed tasks in the caller's one transaction, their sends through the gate in
     one `dispatch_many`; what happened to each, in order. Two tasks of one enrolment go in
-    successive rounds, so each sees what the one before it did."""
-    enrolment_of = dict(
-        session.execute(
-            select(JourneyTask.id, JourneyTask.enrolment_id).where(
-                JourneyTask.id.in_(sorted(set(task_ids)))
-            )
-        ).all()
-    )
+    successive rounds, so each sees what the one before it did. The enrolments and customers
+    are locked first, the audit records of every round appended last."""
+    task = JourneyTask
+    rows = session.execute(
+        select(task.id, task.enrolment_id, task.workspace_id, task.customer_id).where(
+            task.id.in_(sorted(set(task_ids)))
+        )
+    ).all()
+    enrolment_of = {task_id: enrolment_id for task_id, enrolment_id, _, _ in rows}
+    lock_up_front(session, enrolment_of.values(), ((ws, customer) for _, _, ws, customer in rows))
     adapters = config.adapters
     pool = AdapterPool(config.settings) if adapters is None else None
     outcomes: dict[str, str] = {}
+    audit: list[tuple[str, Entry]] = []
     try:
         for round_ in rounds_by_enrolment([t for t in task_ids if t in enrolment_of], enrolment_of):
             outcomes.update(
@@ -114,11 +130,13 @@ def run_batch(
                     config,
                     pool if pool is not None else adapters,
                     now,
+                    audit,
                 )
             )
     finally:
         if pool is not None:
             pool.close()
+    append_each(session, audit, settings=config.settings)
     return [outcomes.get(task_id, "gone") for task_id in task_ids]
 
 
@@ -136,6 +154,7 @@ def _run_round(
     config: RunConfig,
     adapters: Mapping[str, ChannelAdapter] | None,
     now: datetime,
+    audit: list[tuple[str, Entry]],
 ) -> dict[str, str]:
     enrolments, tasks = lock_batch(session, task_ids, enrolment_of, config.worker_id)
     outcomes: dict[str, str] = {}
@@ -186,6 +205,7 @@ def _run_round(
             settings=config.settings,
             adapters=adapters if adapters is not None else {},
             now=now,
+            defer_audit=audit,
         )
         for send, result in zip(sends, results, strict=True):
             outcomes[send.task.id] = _settle(

@@ -1,11 +1,15 @@
 """The worker's periodic sweeps: opt-outs and suppressions out of journeys, exits, conversions.
 
-Opt-outs (seed 000: "remove from active journeys"): the `customer.opted_out` domain events are
-read in order from a per-workspace cursor (journey_cursors), in the same transaction as the
-enrolments they end, so each is handled once. An opt-out of every channel removes the customer
+Opt-outs (seed 000: "remove from active journeys"): the `customer.opted_out` domain events not
+handled yet are read and marked handled (`handled_at`) in the same transaction as the
+enrolments they end, so each is handled once. Not a cursor on the event id: PostgreSQL takes
+the id at insert, not at commit, so a slow opt-out with a lower id can become visible after a
+later one was read, and a cursor would have moved past it for good. Two sweeps at once take
+disjoint events (`FOR UPDATE SKIP LOCKED`). An opt-out of every channel removes the customer
 from every active journey; of one channel, from the journeys that use that channel. A
 customer suppressed on every channel (a hard bounce, a complaint) is removed too. Their waiting
-tasks are cancelled at once; the gate would block the sends anyway.
+tasks are cancelled at once; the gate would block the sends anyway. Enrolments are ended in id
+order, the order a worker locks them in, so a sweep and a batch never deadlock.
 """
 
 from __future__ import annotations
@@ -13,24 +17,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, text, update
 from sqlalchemy.orm import Session
 
-from core.models import (
-    ALL_CHANNELS,
-    DomainEvent,
-    JourneyCursor,
-    JourneyEnrolment,
-    Suppression,
-)
-from core.sql import dialect_insert
-from guardrails.suppressions import OPTED_OUT
+from core.models import ALL_CHANNELS, DomainEvent, JourneyEnrolment, Suppression
+from core.models.events import UNHANDLED_OPT_OUTS
 from journeys.enrolment import end_enrolment
 from journeys.exits import find_exits, mark_conversions
 from journeys.journey_store import spec_of
 from journeys.progress import apply_exit
 
-OPT_OUT_CURSOR = "opt_outs"
 EVENT_BATCH = 1000
 
 
@@ -39,21 +35,6 @@ class SweepReport:
     removed: int = 0
     exited: int = 0
     converted: int = 0
-
-
-def _cursor(session: Session, workspace_id: str, name: str, now: datetime) -> JourneyCursor:
-    insert = dialect_insert(session)
-    session.execute(
-        insert(JourneyCursor)
-        .values(workspace_id=workspace_id, name=name, position=0, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["workspace_id", "name"])
-    )
-    return session.scalars(
-        select(JourneyCursor)
-        .where(JourneyCursor.workspace_id == workspace_id, JourneyCursor.name == name)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
 
 
 def _active_enrolments(
@@ -71,19 +52,18 @@ def _active_enrolments(
 
 
 def remove_opted_out(session: Session, workspace_id: str, now: datetime) -> int:
-    """Consume the workspace's new opt-out events; the number of enrolments ended."""
-    cursor = _cursor(session, workspace_id, OPT_OUT_CURSOR, now)
+    """Consume the workspace's opt-out events not handled yet (up to a batch, oldest first);
+    the number of enrolments ended."""
     events = session.scalars(
         select(DomainEvent)
-        .where(
-            DomainEvent.workspace_id == workspace_id,
-            DomainEvent.name == OPTED_OUT,
-            DomainEvent.id > cursor.position,
-        )
+        # the partial index's own predicate, spelled out (not a bound parameter), so the
+        # planner can use the index
+        .where(DomainEvent.workspace_id == workspace_id, text(UNHANDLED_OPT_OUTS))
         .order_by(DomainEvent.id)
         .limit(EVENT_BATCH)
+        .with_for_update(skip_locked=True)
     ).all()
-    removed = 0
+    ending: dict[str, str] = {}  # enrolment id -> why it ends
     for event in events:
         if event.customer_id is None:
             continue
@@ -93,16 +73,18 @@ def remove_opted_out(session: Session, workspace_id: str, now: datetime) -> int:
                 journey = spec_of(session, workspace_id, enrolment.journey_id, enrolment.version)
                 if scope not in journey.channels():
                     continue
-            removed += end_enrolment(
-                session,
-                enrolment.id,
-                status="removed",
-                reason=f"opted out ({scope})",
-                at=now,
-            )
+            ending.setdefault(enrolment.id, f"opted out ({scope})")
     if events:
-        cursor.position, cursor.updated_at = events[-1].id, now
-    return removed
+        session.execute(
+            update(DomainEvent)
+            .where(DomainEvent.id.in_([event.id for event in events]))
+            .values(handled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return sum(
+        end_enrolment(session, found, status="removed", reason=ending[found], at=now)
+        for found in sorted(ending)
+    )
 
 
 def remove_suppressed(session: Session, workspace_id: str, now: datetime) -> int:
@@ -113,11 +95,13 @@ def remove_suppressed(session: Session, workspace_id: str, now: datetime) -> int
         Suppression.channel == ALL_CHANNELS,
     )
     ids = session.scalars(
-        select(JourneyEnrolment.id).where(
+        select(JourneyEnrolment.id)
+        .where(
             JourneyEnrolment.workspace_id == workspace_id,
             JourneyEnrolment.status == "active",
             suppressed,
         )
+        .order_by(JourneyEnrolment.id)  # the order workers lock enrolments in
     ).all()
     return sum(
         end_enrolment(

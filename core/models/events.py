@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
 from core.models.base import Base, UTCDateTime
 
+# The opt-outs the journeys' sweep has not applied yet (`customer.opted_out`, as
+# guardrails.suppressions.OPTED_OUT names them; core imports nothing of guardrails).
+UNHANDLED_OPT_OUTS = "name = 'customer.opted_out' AND handled_at IS NULL"
 EMAIL_EVENT_TYPES = ("sent", "delivered", "open", "click", "bounce", "complaint", "unsubscribe")
 
 
@@ -59,10 +62,23 @@ class DomainEvent(Base):
     No foreign keys: segment refreshes write them in bulk (136,000 on a first compute at
     100,000 customers) from SELECTs over existing customers, and the per-row checks cost more
     than the inserts on PostgreSQL. `core.derived.delete_derived_rows` deletes those of
-    deleted customers and workspaces."""
+    deleted customers and workspaces.
+
+    `handled_at` marks the opt-outs the journeys' sweep has applied (a flag, not a cursor on
+    `id`: ids are taken at insert, not at commit); the partial index holds only the opt-outs
+    waiting for it."""
 
     __tablename__ = "domain_events"
-    __table_args__ = (Index("ix_domain_events_name", "workspace_id", "name", "id"),)
+    __table_args__ = (
+        Index("ix_domain_events_name", "workspace_id", "name", "id"),
+        Index(
+            "ix_domain_events_opt_outs_waiting",
+            "workspace_id",
+            "id",
+            sqlite_where=text(UNHANDLED_OPT_OUTS),
+            postgresql_where=text(UNHANDLED_OPT_OUTS),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     workspace_id: Mapped[str] = mapped_column(String(32))
@@ -70,3 +86,4 @@ class DomainEvent(Base):
     customer_id: Mapped[str | None] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

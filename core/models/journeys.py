@@ -195,8 +195,9 @@ class TriggerFiring(Base):
 
 
 class JourneyCursor(Base):
-    """How far a journey consumer (opt-outs...) has read an ordered stream such as
-    domain_events, per workspace: the last id it handled."""
+    """How far a journey consumer has read an ordered stream such as domain_events, per
+    workspace: the last id it handled. The opt-out sweep used one until migration 0026 (an id
+    is not commit-ordered: it now marks the events it handled, `DomainEvent.handled_at`)."""
 
     __tablename__ = "journey_cursors"
 

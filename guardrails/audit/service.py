@@ -170,6 +170,29 @@ def append_many(
     return records
 
 
+def append_each(
+    session: Session,
+    entries: Sequence[tuple[str, Entry]],
+    *,
+    key: bytes | None = None,
+    settings: Settings | None = None,
+) -> list[AuditRecord]:
+    """`append_many` for entries of several workspaces ((workspace id, entry) pairs): each
+    workspace's in their order, the workspaces in id order, so every transaction locks the
+    heads in one order; the records in the entries' order. Call it last in the transaction,
+    after every other lock it takes (the customers first, the audit heads last)."""
+    positions: dict[str, list[int]] = {}
+    for index, (workspace_id, _) in enumerate(entries):
+        positions.setdefault(workspace_id, []).append(index)
+    records: dict[int, AuditRecord] = {}
+    for workspace_id, indexes in sorted(positions.items()):
+        appended = append_many(
+            session, workspace_id, [entries[i][1] for i in indexes], key=key, settings=settings
+        )
+        records.update(zip(indexes, appended, strict=True))
+    return [records[i] for i in range(len(entries))]
+
+
 def as_chain_record(record: AuditRecord) -> ChainRecord:
     return ChainRecord(
         workspace_id=record.workspace_id,

@@ -85,13 +85,20 @@ def journey_body(item_id: str, **overrides: Any) -> dict[str, Any]:
 
 
 def make_world(
-    settings: Settings, *, customers: int = 1, body: dict[str, Any] | None = None
+    settings: Settings,
+    *,
+    customers: int = 1,
+    body: dict[str, Any] | None = None,
+    slug: str = "acme",
+    prefix: str = "c",
 ) -> World:
-    team = make_team(settings)
+    """A workspace (`slug`) with customers `{prefix}us_0000`... at `{prefix}0000@example.com`
+    (a second world in one database takes another slug and prefix)."""
+    team = make_team(settings, slug)
     ids = []
     for index in range(customers):
-        customer_id = f"cus_{index:04d}"
-        add_customer(settings, team.workspace_id, customer_id, f"c{index:04d}@example.com")
+        customer_id = f"{prefix}us_{index:04d}"
+        add_customer(settings, team.workspace_id, customer_id, f"{prefix}{index:04d}@example.com")
         ids.append(customer_id)
     item_id = approved_item(team)
     with session_scope(settings) as session:
