@@ -5,7 +5,7 @@ and committed after, one the sweep had read. Opt-outs are now marked `handled_at
 those the cursor had passed are marked handled as of the cursor's last move.
 
 Revision ID: 0026
-Revises: 0020
+Revises: 0022
 Create Date: 2026-11-27
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0026"
-down_revision = "0020"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
