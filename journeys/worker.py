@@ -88,7 +88,7 @@ def _job_name(job: Callable[..., object]) -> str:
 class Worker:
     settings: Settings
     workspace_id: str | None = None
-    batch: int = 50
+    batch: int = 200
     poll_s: float = 1.0
     lease: timedelta = timedelta(seconds=120)
     retry_delay: timedelta = timedelta(seconds=60)

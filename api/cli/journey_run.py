@@ -161,7 +161,16 @@ def worker(
         str | None, typer.Option("--workspace", "-w", help="Only this workspace.")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="One round, then exit.")] = False,
-    batch: Annotated[int, typer.Option("--batch", min=1, max=1000)] = 50,
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch",
+            min=1,
+            max=1000,
+            help="Due steps claimed and sent per transaction (a crash repeats at most these, "
+            "under the same Message-ID / Idempotency-Key).",
+        ),
+    ] = 200,
     poll: Annotated[
         float, typer.Option("--poll", min=0.05, help="Seconds between empty rounds.")
     ] = 1.0,
