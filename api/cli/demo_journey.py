@@ -1,6 +1,8 @@
 """The demo's journey part: the seed's churn win-back journey simulated over the demo customers,
 its copy approved by the demo team, the journey activated, its trigger scanned, and its first
-step sent through the execution gate to an SMTP sink on loopback (nothing leaves the machine)."""
+step sent through the execution gate to an SMTP sink on loopback (nothing leaves the machine):
+at once where the customer's local time allows, else as their quiet hours end, with the demo
+worker's clock moved on through the next day."""
 
 from __future__ import annotations
 
@@ -19,6 +21,20 @@ SIMULATED_DAYS = 30
 #: The demo's worker runs rounds until nothing is due (the first step of every entrant).
 MAX_ROUNDS = 200
 BATCH = 100
+QUIET = "deferred:quiet_hours"
+#: Sends deferred by quiet hours go out within a day: the demo moves its worker's clock on.
+FAST_FORWARD_HOURS = 24
+
+
+def _drain(worker: Any) -> Counter[str]:
+    """Rounds until one claims nothing; the outcomes of all of them."""
+    outcomes: Counter[str] = Counter()
+    for _ in range(MAX_ROUNDS):
+        round_ = worker.run_once()
+        outcomes.update(round_.outcomes)
+        if not round_.claimed:
+            break
+    return outcomes
 
 
 def _approved_journey(settings: Settings, workspace: str) -> tuple[Any, bool]:
@@ -105,18 +121,31 @@ def journey_demo(settings: Settings, workspace: str, scored: date) -> None:
     with smtp_server() as (sink, port):
         local = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
         worker = Worker(local, workspace_id=workspace_id, batch=BATCH)
-        outcomes: Counter[str] = Counter()
-        for _ in range(MAX_ROUNDS):
-            round_ = worker.run_once()
-            outcomes.update(round_.outcomes)
-            if not round_.claimed:
-                break
+        outcomes = _drain(worker)
+        now_sent = len(sink.messages)
+        later = Counter[str]()
+        if outcomes.get(QUIET):
+            # the customers' quiet hours end at different times in their zones: the worker's
+            # clock is moved on an hour at a time through the next day, as a worker left
+            # running would see it, and each round sends what has become due
+            for hour in range(1, FAST_FORWARD_HOURS + 1):
+                moment = now + timedelta(hours=hour)
+                worker.clock = lambda moment=moment: moment
+                later.update(_drain(worker))
+        worker.close()
     console.rule("first step, through the execution gate")
     console.print(
         f"worker: {', '.join(f'{n:,} {o}' for o, n in sorted(outcomes.items())) or 'nothing due'}"
-        f"; the local SMTP sink on 127.0.0.1:{port} received {len(sink.messages):,} messages",
+        f"; the local SMTP sink on 127.0.0.1:{port} received {now_sent:,} messages",
         markup=False,
     )
+    if later:
+        console.print(
+            f"the next {FAST_FORWARD_HOURS} hours on the worker's clock, as quiet hours end in "
+            f"each customer's zone: {later.get('sent', 0):,} sent; the sink received "
+            f"{len(sink.messages):,} messages in all",
+            markup=False,
+        )
     for message in sink.messages[:3]:
         console.print(
             f"  to {redact_text(str(message['To']))}: {message['Subject']} "
