@@ -17,12 +17,17 @@ scoring (one read of the stored features, vectorized scores and reasons, one bul
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select, text
+
+# The repository first: run as a file, this folder would come first and benchmarks/scoring.py
+# would hide the scoring package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.db import session_scope
 from core.models import PropensityScore, Workspace
