@@ -139,17 +139,20 @@ def journeys_in_flight(session: Session, workspace_id: str, as_of: datetime) -> 
     """(journeys running now, distinct customers in a journey at `as_of`)."""
     e = JourneyEnrolment
     c = JourneyStateChange
-    latest = (
-        select(c.journey_id, func.max(c.id).label("last"))
+    # each journey's last change at or before the moment, by when it took effect (a change
+    # can be recorded with an earlier time than one recorded before it), then by id
+    ranked = (
+        select(
+            c.state,
+            func.row_number()
+            .over(partition_by=c.journey_id, order_by=(c.changed_at.desc(), c.id.desc()))
+            .label("rank"),
+        )
         .where(c.workspace_id == workspace_id, c.changed_at <= as_of)
-        .group_by(c.journey_id)
         .subquery()
     )
     running = session.scalar(
-        select(func.count())
-        .select_from(c)
-        .join(latest, (latest.c.journey_id == c.journey_id) & (latest.c.last == c.id))
-        .where(c.workspace_id == workspace_id, c.state == "active")
+        select(func.count()).where(ranked.c.rank == 1, ranked.c.state == "active")
     )
     customers = session.scalar(
         select(func.count(distinct(e.customer_id))).where(

@@ -26,6 +26,26 @@ QUIET = "deferred:quiet_hours"
 FAST_FORWARD_HOURS = 24
 
 
+def _other_running_journeys(settings: Settings, workspace_id: str, journey_id: str) -> list[str]:
+    """Active journeys of the workspace besides the demo's: a worker whose clock is moved on
+    would send their steps early, so the demo then leaves its deferred sends to the worker."""
+    from sqlalchemy import select
+
+    from core.db import session_scope
+    from core.models import JourneyState
+
+    with session_scope(settings) as session:
+        return list(
+            session.scalars(
+                select(JourneyState.journey_id).where(
+                    JourneyState.workspace_id == workspace_id,
+                    JourneyState.state == "active",
+                    JourneyState.journey_id != journey_id,
+                )
+            )
+        )
+
+
 def _drain(worker: Any) -> Counter[str]:
     """Rounds until one claims nothing; the outcomes of all of them."""
     outcomes: Counter[str] = Counter()
@@ -124,7 +144,8 @@ def journey_demo(settings: Settings, workspace: str, scored: date) -> None:
         outcomes = _drain(worker)
         now_sent = len(sink.messages)
         later = Counter[str]()
-        if outcomes.get(QUIET):
+        others = _other_running_journeys(settings, workspace_id, journey.id)
+        if outcomes.get(QUIET) and not others:
             # the customers' quiet hours end at different times in their zones: the worker's
             # clock is moved on an hour at a time through the next day, as a worker left
             # running would see it, and each round sends what has become due
@@ -139,11 +160,17 @@ def journey_demo(settings: Settings, workspace: str, scored: date) -> None:
         f"; the local SMTP sink on 127.0.0.1:{port} received {now_sent:,} messages",
         markup=False,
     )
+    if outcomes.get(QUIET) and others:
+        console.print(
+            f"the sends deferred by quiet hours wait for `mcopilot worker`: other journeys run "
+            f"in this workspace ({', '.join(others)}), so the demo does not move its clock on",
+            markup=False,
+        )
     if later:
         console.print(
             f"the next {FAST_FORWARD_HOURS} hours on the worker's clock, as quiet hours end in "
             f"each customer's zone: {later.get('sent', 0):,} sent; the sink received "
-            f"{len(sink.messages):,} messages in all",
+            f"{len(sink.messages):,} messages in all (the demo's records carry those times)",
             markup=False,
         )
     for message in sink.messages[:3]:

@@ -93,13 +93,13 @@ def build_message(
     if missing:
         raise DeliveryFailed(f"email content lacks {', '.join(missing)}", retryable=False)
     try:
-        from_text, from_addr = address("From", sender)
-        to_text, to_addr = address("To", delivery.recipient)
+        from_line, from_addr = address("From", sender)
+        to_line, to_addr = address("To", delivery.recipient)
         domain = from_addr.rpartition("@")[2] or "mcopilot.local"
         identifier = message_id(delivery, domain)
         headers = [
-            f"From: {from_text}",
-            f"To: {to_text}",
+            from_line,
+            to_line,
             header_line("Subject", str(content["subject"])),
             f"Date: {email.utils.format_datetime(now) if now else email.utils.formatdate()}",
             f"Message-ID: {identifier}",

@@ -13,43 +13,88 @@ import email.utils
 import hashlib
 import re
 from collections.abc import Sequence
-from email.header import Header
+from email.charset import Charset
 from email.quoprimime import body_encode
+
+import idna
 
 CRLF = "\r\n"
 #: RFC 5322's hard limit on a line, CRLF excluded.
 MAX_LINE = 998
-_ADDR_SPEC = re.compile(r"^[^\s@<>()\[\],;:\\\"]+@[^\s@<>()\[\],;:\\\"]+\.[^\s@<>()\[\],;:\\\"]+$")
+#: Control characters RFC 5322 allows in no header (tab is folding white space).
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_LOCAL = r"[^\s@<>()\[\],;:\\\"\x00-\x1f\x7f]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+#: A host name (dots optional: `localhost` is a sender a local server takes) or a literal.
+_DOMAIN = rf"(?:{_LABEL}(?:\.{_LABEL})*|\[[^\[\]\\\s\x00-\x1f\x7f]+\])"
+_ADDR_SPEC = re.compile(rf"^{_LOCAL}@{_DOMAIN}$")
 _ASCII_TEXT = re.compile(r"^[\x20-\x7e\t\r\n]*$")
+_UTF8 = Charset("utf-8")
+#: RFC 2047: an encoded word is at most 75 characters.
+MAX_WORD = 75
 
 
 class MimeError(ValueError):
     """A header or address that cannot go into a message safely; says which and why."""
 
 
-def _ascii(text: str) -> bool:
-    return text.isascii()
+def _check_text(what: str, value: str) -> None:
+    if "\r" in value or "\n" in value:
+        raise MimeError(f"the {what} contains a line break")
+    if _CONTROL.search(value):
+        raise MimeError(f"the {what} contains a control character")
+
+
+def _words(name: str, value: str) -> str:
+    """`value` as RFC 2047 encoded words of whole characters, each within the 75 characters
+    the RFC allows, one per line (folded)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeError:  # a lone surrogate, say
+        raise MimeError(f"the {name} header is not valid Unicode text") from None
+    words: list[str] = []
+    chunk = ""
+    for character in value:
+        if chunk and len(_UTF8.header_encode(chunk + character)) > MAX_WORD:
+            words.append(_UTF8.header_encode(chunk))
+            chunk = ""
+        chunk += character
+    if chunk:
+        words.append(_UTF8.header_encode(chunk))
+    return (CRLF + " ").join(words)
+
+
+def _within_limit(name: str, line: str) -> str:
+    if any(len(part) > MAX_LINE for part in line.split(CRLF)):
+        raise MimeError(f"the {name} header is longer than {MAX_LINE} characters")
+    return line
 
 
 def header_line(name: str, value: str) -> str:
-    """`Name: value`, refusing a CR or LF in the value and encoding non-ASCII as RFC 2047
-    words (folded, each line within 78 characters)."""
-    if "\r" in value or "\n" in value:
-        raise MimeError(f"the {name} header contains a line break")
-    if _ascii(value):
-        if len(name) + 2 + len(value) > MAX_LINE:
-            raise MimeError(f"the {name} header is longer than {MAX_LINE} characters")
-        return f"{name}: {value}"
-    encoded = Header(value, "utf-8", header_name=name).encode(linesep=CRLF)
-    return f"{name}: {encoded}"
+    """`Name: value`, refusing line breaks and control characters in the value and encoding
+    non-ASCII as RFC 2047 words (folded, each line within 78 characters)."""
+    _check_text(f"{name} header", value)
+    if value.isascii():
+        return _within_limit(name, f"{name}: {value}")
+    return _within_limit(name, f"{name}: {_words(name, value)}")
+
+
+def _ascii_domain(name: str, domain: str) -> str:
+    """The domain as sent: IDNA 2008 (UTS 46, non-transitional, so `faß.de` stays itself and
+    never becomes `fass.de`, another registrant's domain)."""
+    if domain.isascii():
+        return domain
+    try:
+        return idna.encode(domain, uts46=True, transitional=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        raise MimeError(f"the {name} address has a domain IDNA cannot encode") from None
 
 
 def address(name: str, value: str) -> tuple[str, str]:
-    """(the header text, the bare address) of one mailbox such as `a@b.example` or
+    """(the header line, the bare address) of one mailbox such as `a@b.example` or
     `Shop <a@b.example>`; a display name that is not ASCII is encoded, a domain that is not
     ASCII is converted to IDNA."""
-    if "\r" in value or "\n" in value:
-        raise MimeError(f"the {name} address contains a line break")
+    _check_text(f"{name} address", value)
     pairs = email.utils.getaddresses([value])
     if len(pairs) != 1 or not pairs[0][1]:
         raise MimeError(f"the {name} address is not one email address")
@@ -57,18 +102,18 @@ def address(name: str, value: str) -> tuple[str, str]:
     local, _, domain = addr.rpartition("@")
     if not local or not domain:
         raise MimeError(f"the {name} address is not one email address")
-    if not domain.isascii():
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise MimeError(f"the {name} address has a domain IDNA cannot encode") from exc
     if not local.isascii():
         raise MimeError(f"the {name} address has a non-ASCII local part (SMTPUTF8 is not used)")
-    addr = f"{local}@{domain}"
+    addr = f"{local}@{_ascii_domain(name, domain)}"
     if not _ADDR_SPEC.match(addr):
         raise MimeError(f"the {name} address is not one email address")
-    text = email.utils.formataddr((display, addr), charset="utf-8") if display else addr
-    return text, addr
+    if not display:
+        line = f"{name}: {addr}"
+    elif display.isascii():
+        line = f"{name}: {email.utils.formataddr((display, addr))}"
+    else:
+        line = f"{name}: {_words(name, display)} <{addr}>"
+    return _within_limit(name, line), addr
 
 
 def _body_part(text: str, subtype: str) -> list[str]:

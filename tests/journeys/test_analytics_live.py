@@ -97,6 +97,7 @@ def test_journeys_running_are_counted_as_of_the_moment_asked(db):
         r.change("winback", "paused", T - 2 * D)  # an emergency pause...
         r.change("winback", "active", T - D)  # ...and the resume
         r.change("activation", "killed", T + H)  # after the as-of time
+        r.change("winback", "paused", T - 4 * D)  # recorded last, took effect earlier
     with session_scope(db) as session:
         running = {
             moment: journeys_in_flight(session, r.workspace_id, moment)[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -105,9 +106,9 @@ def test_an_address_must_be_one_plain_mailbox(value):
 
 
 def test_display_names_and_international_domains_are_encoded():
-    text, bare = address("From", "Bücherstube Zoë <news@bücher.example>")
+    line, bare = address("From", "Bücherstube Zoë <news@bücher.example>")
     assert bare == "news@xn--bcher-kva.example"
-    parsed = _read(f"From: {text}\r\nSubject: s\r\n\r\nx\r\n".encode("ascii"))
+    parsed = _read(f"{line}\r\nSubject: s\r\n\r\nx\r\n".encode("ascii"))
     assert parsed["From"].addresses[0].display_name == "Bücherstube Zoë"
     assert parsed["From"].addresses[0].addr_spec == "news@xn--bcher-kva.example"
 
@@ -150,3 +151,52 @@ def test_a_step_cannot_override_the_channel_s_headers():
     fine = replace(_delivery(), headers={"X-Campaign": "spring"})
     built = build_message(fine, "news@shop.example", unsubscribe=LINK)
     assert _read(built.data)["X-Campaign"] == "spring"
+
+
+def test_international_domains_are_encoded_as_registered_not_folded_to_ascii():
+    """IDNA 2003 turns `faß.de` into `fass.de`, another registrant's domain."""
+    assert address("To", "info@faß.de")[1] == "info@xn--fa-hia.de"
+    assert address("To", "info@straße.de")[1] == "info@xn--strae-oqa.de"
+
+
+@pytest.mark.parametrize("value", ["noreply@localhost", "ops@[10.0.0.1]", "a.b+tag@mail.example"])
+def test_local_senders_and_literals_are_addresses(value):
+    assert address("From", value)[1] == value
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Subject", "Ada\x00"),
+        ("Subject", "tab\tis fine but not \x0b"),
+        ("Subject", "del\x7f"),
+        ("To", "a\x00b@example.com"),
+        ("To", "Ada\x1c <ada@example.com>"),
+    ],
+)
+def test_control_characters_are_refused(name, value):
+    refuse = header_line if name == "Subject" else address
+    with pytest.raises(MimeError, match="control character"):
+        refuse(name, value)
+
+
+def test_text_that_is_not_unicode_is_refused_not_crashed_on():
+    with pytest.raises(MimeError, match="not valid Unicode"):
+        header_line("Subject", "broken \ud800 text")
+    with pytest.raises(MimeError, match="not valid Unicode"):
+        address("To", "Bad \ud800 Name <a@example.com>")
+
+
+def test_long_display_names_are_folded_encoded_words_or_refused():
+    name = ("Zoë " * 60).strip()
+    line, _ = address("To", f"{name} <zoe@example.com>")
+    message = _read(f"{line}\r\nSubject: s\r\n\r\nx\r\n".encode("ascii"))  # lines <= 998
+    assert message["To"].addresses[0].addr_spec == "zoe@example.com"
+    words = [w for w in line.replace("\r\n", " ").split() if w.startswith("=?")]
+    assert len(words) > 1 and all(len(w) <= 75 for w in words)
+    # RFC 2047: each word holds whole characters, and the words together are the name (the
+    # standard library's phrase parser adds a space between words; decode_header does not)
+    assert all(str(make_header(decode_header(w))) for w in words)
+    assert str(make_header(decode_header(" ".join(words)))) == name
+    with pytest.raises(MimeError, match="longer than 998"):
+        address("To", f"{'X' * 1100} <a@example.com>")

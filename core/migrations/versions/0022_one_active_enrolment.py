@@ -33,7 +33,8 @@ def upgrade() -> None:
     op.execute(
         "UPDATE journey_tasks SET status = 'cancelled', outcome = 'cancelled', "
         "detail = 'a second active enrolment in the journey', claimed_by = NULL, "
-        f"lease_until = NULL WHERE status IN ('pending', 'claimed') AND enrolment_id IN ({LATER})"
+        "lease_until = NULL, updated_at = CURRENT_TIMESTAMP "
+        f"WHERE status IN ('pending', 'claimed') AND enrolment_id IN ({LATER})"
     )
     op.execute(
         "UPDATE journey_enrolments SET status = 'removed', ended_at = CURRENT_TIMESTAMP, "
