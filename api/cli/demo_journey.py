@@ -154,9 +154,14 @@ def journey_demo(settings: Settings, workspace: str, scored: date) -> None:
                 worker.clock = lambda moment=moment: moment
                 later.update(_drain(worker))
         worker.close()
+    idle = "nothing due" + (
+        ""
+        if new
+        else " (an earlier `mcopilot demo` enrolled these customers and sent them the first step)"
+    )
     console.rule("first step, through the execution gate")
     console.print(
-        f"worker: {', '.join(f'{n:,} {o}' for o, n in sorted(outcomes.items())) or 'nothing due'}"
+        f"worker: {', '.join(f'{n:,} {o}' for o, n in sorted(outcomes.items())) or idle}"
         f"; the local SMTP sink on 127.0.0.1:{port} received {now_sent:,} messages",
         markup=False,
     )
