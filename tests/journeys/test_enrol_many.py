@@ -266,12 +266,9 @@ def _blocked(settings: Settings, pid: list[int], timeout: float = 30.0) -> bool:
     return False
 
 
-def test_the_unique_key_decides_between_two_racing_batches(db_settings):
-    """Batch B reads before batch A commits, so it plans to insert A's keys too; its insert
-    waits for A, then skips them: they are reported as duplicates of A's enrolments."""
-    _postgres_only(db_settings)
-    world = make_scan_world(db_settings, 90, T0)
-    c = world.customers
+def _race(world: Any, first: list[Entrant], second: list[Entrant]) -> tuple[Any, Any]:
+    """Batch A enrols `first` and, before it commits, batch B reads and tries `second`: A
+    commits once B waits on its lock. The results of A and of B."""
     args = {"workspace_id": world.workspace_id, "journey_id": SCAN_JOURNEY, "trigger_type": "event"}
     results: dict[str, Any] = {}
     errors: list[Exception] = []
@@ -280,8 +277,7 @@ def test_the_unique_key_decides_between_two_racing_batches(db_settings):
     def batch_a() -> None:
         session = session_factory(world.settings)()
         try:
-            entrants = [Entrant(x, f"{x}:k", T0) for x in c[:60]]
-            results["a"] = enrol_many(session, **args, entrants=entrants)
+            results["a"] = enrol_many(session, **args, entrants=first)
             inserted.set()
             results["blocked"] = _blocked(world.settings, pid)
             session.commit()
@@ -296,8 +292,7 @@ def test_the_unique_key_decides_between_two_racing_batches(db_settings):
         try:
             pid.append(session.scalar(text("SELECT pg_backend_pid()")))
             inserted.wait(60)
-            entrants = [Entrant(x, f"{x}:k", T0) for x in c[30:]]
-            results["b"] = enrol_many(session, **args, entrants=entrants)
+            results["b"] = enrol_many(session, **args, entrants=second)
             session.commit()
         except Exception as exc:
             errors.append(exc)
@@ -310,7 +305,20 @@ def test_the_unique_key_decides_between_two_racing_batches(db_settings):
     for thread in threads:
         thread.join()
     assert not errors and results["blocked"]
-    a, b = results["a"], results["b"]
+    return results["a"], results["b"]
+
+
+def test_the_unique_key_decides_between_two_racing_batches(db_settings):
+    """Batch B reads before batch A commits, so it plans to insert A's keys too; its insert
+    waits for A, then skips them: they are reported as duplicates of A's enrolments."""
+    _postgres_only(db_settings)
+    world = make_scan_world(db_settings, 90, T0)
+    c = world.customers
+    a, b = _race(
+        world,
+        [Entrant(x, f"{x}:k", T0) for x in c[:60]],
+        [Entrant(x, f"{x}:k", T0) for x in c[30:]],
+    )
     assert [r.status for r in a] == ["enrolled"] * 60
     assert [r.status for r in b] == ["duplicate"] * 30 + ["enrolled"] * 30
     assert [r.enrolment_id for r in b[:30]] == [r.enrolment_id for r in a[30:]]
@@ -328,47 +336,11 @@ def test_one_active_enrolment_per_customer_whatever_the_keys(db_settings):
     _postgres_only(db_settings)
     world = make_scan_world(db_settings, 40, T0)
     c = world.customers
-    args = {"workspace_id": world.workspace_id, "journey_id": SCAN_JOURNEY, "trigger_type": "event"}
-    results: dict[str, Any] = {}
-    errors: list[Exception] = []
-    inserted, pid = threading.Event(), []
-
-    def batch_a() -> None:
-        session = session_factory(world.settings)()
-        try:
-            results["a"] = enrol_many(
-                session, **args, entrants=[Entrant(x, f"{x}:scan", T0) for x in c[:20]]
-            )
-            inserted.set()
-            results["blocked"] = _blocked(world.settings, pid)
-            session.commit()
-        except Exception as exc:
-            errors.append(exc)
-            inserted.set()
-        finally:
-            session.close()
-
-    def batch_b() -> None:
-        session = session_factory(world.settings)()
-        try:
-            pid.append(session.scalar(text("SELECT pg_backend_pid()")))
-            inserted.wait(60)
-            results["b"] = enrol_many(
-                session, **args, entrants=[Entrant(x, f"{x}:transition", T0) for x in c[10:30]]
-            )
-            session.commit()
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            session.close()
-
-    threads = [threading.Thread(target=batch_a), threading.Thread(target=batch_b)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors and results["blocked"]
-    a, b = results["a"], results["b"]
+    a, b = _race(
+        world,
+        [Entrant(x, f"{x}:scan", T0) for x in c[:20]],
+        [Entrant(x, f"{x}:transition", T0) for x in c[10:30]],
+    )
     assert [r.status for r in a] == ["enrolled"] * 20
     assert [r.status for r in b] == ["already_active"] * 10 + ["enrolled"] * 10
     assert [r.enrolment_id for r in b[:10]] == [r.enrolment_id for r in a[10:]]
