@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from core.models import DomainEvent, Execution, JourneyState, JourneyTask, Suppression, Workspace
+from core.models import DomainEvent, Execution, JourneyTask, Suppression, Workspace
 from core.roles import Member
 from core.settings import Settings
 from journeys import journey_store
@@ -95,13 +95,7 @@ def check_unsubscribe_rates(
     """Pause every active journey whose unsubscribe rate is too high, raise an alert for each;
     the journeys paused."""
     window = timedelta(days=settings.unsubscribe_window_days)
-    active = set(
-        session.scalars(
-            select(JourneyState.journey_id).where(
-                JourneyState.workspace_id == workspace_id, JourneyState.state == "active"
-            )
-        )
-    )
+    active = set(journey_store.running_journeys(session, workspace_id))
     paused: list[UnsubscribeRate] = []
     for rate in unsubscribe_rates(session, workspace_id, now=now, window=window):
         if rate.journey_id not in active or not too_high(

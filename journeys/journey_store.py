@@ -291,6 +291,17 @@ def activate(
     return state
 
 
+def running_journeys(session: Session, workspace_id: str) -> list[str]:
+    """The ids of the workspace's journeys that run now (state `active`), sorted."""
+    return list(
+        session.scalars(
+            select(JourneyState.journey_id)
+            .where(JourneyState.workspace_id == workspace_id, JourneyState.state == RUNNING)
+            .order_by(JourneyState.journey_id)
+        )
+    )
+
+
 def _journeys_to_change(
     session: Session, workspace_id: str, journey_id: str | None, states: tuple[str, ...]
 ) -> list[JourneyState]:

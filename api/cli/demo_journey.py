@@ -19,42 +19,11 @@ from core.settings import Settings
 DEMO_JOURNEY_FILE = "churn-winback.yaml"
 SIMULATED_DAYS = 30
 #: The demo's worker runs rounds until nothing is due (the first step of every entrant).
-MAX_ROUNDS = 200
+DRAIN_TIMEOUT_S = 300.0
 BATCH = 100
 QUIET = "deferred:quiet_hours"
 #: Sends deferred by quiet hours go out within a day: the demo moves its worker's clock on.
 FAST_FORWARD_HOURS = 24
-
-
-def _other_running_journeys(settings: Settings, workspace_id: str, journey_id: str) -> list[str]:
-    """Active journeys of the workspace besides the demo's: a worker whose clock is moved on
-    would send their steps early, so the demo then leaves its deferred sends to the worker."""
-    from sqlalchemy import select
-
-    from core.db import session_scope
-    from core.models import JourneyState
-
-    with session_scope(settings) as session:
-        return list(
-            session.scalars(
-                select(JourneyState.journey_id).where(
-                    JourneyState.workspace_id == workspace_id,
-                    JourneyState.state == "active",
-                    JourneyState.journey_id != journey_id,
-                )
-            )
-        )
-
-
-def _drain(worker: Any) -> Counter[str]:
-    """Rounds until one claims nothing; the outcomes of all of them."""
-    outcomes: Counter[str] = Counter()
-    for _ in range(MAX_ROUNDS):
-        round_ = worker.run_once()
-        outcomes.update(round_.outcomes)
-        if not round_.claimed:
-            break
-    return outcomes
 
 
 def _approved_journey(settings: Settings, workspace: str) -> tuple[Any, bool]:
@@ -112,10 +81,11 @@ def journey_demo(settings: Settings, workspace: str, scored: date) -> None:
     from core.clock import utcnow
     from core.db import session_scope
     from guardrails.pii import redact_text
+    from journeys.journey_store import running_journeys
     from journeys.simulate_load import simulate_workspace
     from journeys.simulate_report import report_text
     from journeys.triggers_job import scan_triggers
-    from journeys.worker import Worker
+    from journeys.worker import Worker, wait_until_idle
 
     journey, new = _approved_journey(settings, workspace)
     with session_scope(settings) as session:
@@ -141,10 +111,12 @@ def journey_demo(settings: Settings, workspace: str, scored: date) -> None:
     with smtp_server() as (sink, port):
         local = settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": port})
         worker = Worker(local, workspace_id=workspace_id, batch=BATCH)
-        outcomes = _drain(worker)
+        outcomes = wait_until_idle(worker, timeout_s=DRAIN_TIMEOUT_S).outcomes
         now_sent = len(sink.messages)
         later = Counter[str]()
-        others = _other_running_journeys(settings, workspace_id, journey.id)
+        with session_scope(settings) as session:
+            # a worker whose clock is moved on would send their steps early
+            others = [j for j in running_journeys(session, workspace_id) if j != journey.id]
         if outcomes.get(QUIET) and not others:
             # the customers' quiet hours end at different times in their zones: the worker's
             # clock is moved on an hour at a time through the next day, as a worker left
@@ -152,8 +124,7 @@ def journey_demo(settings: Settings, workspace: str, scored: date) -> None:
             for hour in range(1, FAST_FORWARD_HOURS + 1):
                 moment = now + timedelta(hours=hour)
                 worker.clock = lambda moment=moment: moment
-                later.update(_drain(worker))
-        worker.close()
+                later.update(wait_until_idle(worker, timeout_s=DRAIN_TIMEOUT_S).outcomes)
     idle = "nothing due" + (
         ""
         if new
