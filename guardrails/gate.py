@@ -27,11 +27,9 @@ milliseconds. A caller that takes more locks after the gate (a worker's next rou
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -60,6 +58,7 @@ from guardrails.gate_store import (
     record_sends,
     release_keys,
 )
+from guardrails.log_safe import describe, stack
 
 Status = Literal["executed", "blocked", "duplicate", "failed"]
 logger = logging.getLogger(__name__)
@@ -312,21 +311,19 @@ def _delivery(request: ExecutionRequest) -> Delivery:
 def _deliver(adapter: ChannelAdapter, request: ExecutionRequest) -> Receipt:
     """The adapter's receipt; any error it raises is a failed send (DeliveryFailed), never an
     exception that would roll back the batch's sends made before it. Not retryable: the
-    provider may have taken the message. Logged by type and place only (its text may hold
-    the customer's data)."""
+    provider may have taken the message. Logged without the customer's data its text may
+    hold (`guardrails.log_safe`)."""
     try:
         return adapter.deliver(_delivery(request))
     except DeliveryFailed:
         raise
     except Exception as exc:
-        frame = traceback.extract_tb(exc.__traceback__)[-1]
-        where = f"{Path(frame.filename).name}:{frame.lineno}"
         logger.error(
-            "the %s adapter raised %s at %s for customer %s; the send is marked failed",
+            "the %s adapter failed for customer %s; the send is marked failed: %s\n%s",
             request.channel,
-            type(exc).__name__,
-            where,
             request.customer_id,
+            describe(exc),
+            stack(exc),
         )
         raise DeliveryFailed(
             f"the {request.channel} channel failed unexpectedly ({type(exc).__name__})",

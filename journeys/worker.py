@@ -21,7 +21,7 @@ Nothing else that goes wrong ends the loop either: a workspace whose sweep or pe
 are swept and sent; a claim that fails (the database went away) is tried again after a
 back-off that doubles from `claim_backoff` up to `claim_backoff_max` while it keeps failing.
 Only Exception is caught: KeyboardInterrupt and SystemExit still stop the worker. Failures are
-logged with ids only: `journeys.log_safe` keeps customers' addresses out of the log.
+logged with ids only: `guardrails.log_safe` keeps customers' addresses out of the log.
 
 The worker keeps its channel adapters open (one SMTP connection, one HTTP client per channel)
 from its first send until it stops.
@@ -53,8 +53,8 @@ from core.ids import new_id
 from core.models import JourneyState, JourneyTask
 from core.settings import Settings
 from guardrails.delivery import ChannelAdapter
+from guardrails.log_safe import describe, stack
 from journeys.dispatch import AdapterPool
-from journeys.log_safe import describe, stack
 from journeys.runner import RunConfig, run_batch, run_task
 from journeys.sweep import sweep
 from journeys.tasks import claim_due, release
